@@ -1,0 +1,67 @@
+"""SDK set-up from ``OTEL_*`` environment variables, for the distro and for :func:`configure`.
+
+One code path serves both: the OpenTelemetry SDK's own environment-driven initialisation,
+with our batch processors (which count delivery and loss), our resource detector, and the
+stdlib-logging bridge of ``opentelemetry-instrumentation-logging``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry.sdk._configuration import _OTelSDKConfigurator
+
+from otel_ml_logging.delivery import AccountedBatchLogRecordProcessor, AccountedBatchSpanProcessor, DeliveryStats
+from otel_ml_logging.log_context import install_log_record_factory
+
+_logger = logging.getLogger(__name__)
+
+RESOURCE_DETECTOR_NAME = "otel_ml_logging"
+SIGNALS = ("traces", "metrics", "logs")
+VALID_PROTOCOLS = ("grpc", "http/protobuf")
+ENV_DEFAULTS: Mapping[str, str] = {
+    "OTEL_TRACES_EXPORTER": "otlp",
+    "OTEL_METRICS_EXPORTER": "otlp",
+    "OTEL_LOGS_EXPORTER": "otlp",
+    "OTEL_EXPERIMENTAL_RESOURCE_DETECTORS": RESOURCE_DETECTOR_NAME,
+}
+
+_delivery_stats = DeliveryStats()
+_configured = threading.Event()
+
+
+def delivery_stats() -> DeliveryStats:
+    """Delivery counters of the pipeline set up by the distro or :func:`configure`."""
+    return _delivery_stats
+
+
+def apply_env_defaults(environ: os._Environ[str] | dict[str, str] = os.environ) -> None:
+    """Fill in the distro's defaults and repair invalid protocol values (one warning each)."""
+    for name, value in ENV_DEFAULTS.items():
+        environ.setdefault(name, value)
+    for name in ["OTEL_EXPORTER_OTLP_PROTOCOL"] + [f"OTEL_EXPORTER_OTLP_{s.upper()}_PROTOCOL" for s in SIGNALS]:
+        protocol = environ.get(name)
+        if protocol is not None and protocol.strip() not in VALID_PROTOCOLS:
+            _logger.warning(
+                "otel_ml_logging: %s=%r is not one of %s; using grpc", name, protocol, ", ".join(VALID_PROTOCOLS)
+            )
+            environ[name] = "grpc"
+
+
+def initialize_sdk(**kwargs: Any) -> bool:
+    """Set up tracer, meter and logger providers from the environment; False if already done."""
+    if _configured.is_set():
+        return False
+    _configured.set()
+    kwargs.setdefault("export_span_processor", lambda exporter: AccountedBatchSpanProcessor(exporter, _delivery_stats))
+    kwargs.setdefault(
+        "export_log_record_processor",
+        lambda exporter: AccountedBatchLogRecordProcessor(exporter, _delivery_stats),
+    )
+    _OTelSDKConfigurator()._configure(**kwargs)  # type: ignore[no-untyped-call]
+    install_log_record_factory()
+    return True

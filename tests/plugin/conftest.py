@@ -1,0 +1,77 @@
+"""In-memory OpenTelemetry pipeline shared by the plugin's unit tests."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from opentelemetry import _logs, metrics, trace
+from opentelemetry.instrumentation.logging.handler import LoggingHandler
+from opentelemetry.sdk._logs import LoggerProvider, ReadableLogRecord
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from otel_ml_logging.log_context import install_log_record_factory
+
+
+@dataclass
+class Telemetry:
+    spans_exporter: InMemorySpanExporter
+    logs_exporter: InMemoryLogRecordExporter
+    metric_reader: InMemoryMetricReader
+
+    def spans(self) -> list[ReadableSpan]:
+        return list(self.spans_exporter.get_finished_spans())
+
+    def records(self) -> list[ReadableLogRecord]:
+        return list(self.logs_exporter.get_finished_logs())
+
+    def records_by_event(self, event_name: str) -> list[ReadableLogRecord]:
+        return [r for r in self.records() if r.log_record.event_name == event_name]
+
+    def metric_points(self, name: str) -> list[tuple[dict[str, object], object]]:
+        data = self.metric_reader.get_metrics_data()
+        points = []
+        for resource_metrics in data.resource_metrics if data else []:
+            for scope_metrics in resource_metrics.scope_metrics:
+                for metric in scope_metrics.metrics:
+                    if metric.name == name:
+                        points.extend((dict(p.attributes or {}), p) for p in metric.data.data_points)
+        return points
+
+
+_SESSION: Telemetry | None = None
+
+
+def _session_telemetry() -> Telemetry:
+    global _SESSION
+    if _SESSION is None:
+        spans, logs, reader = InMemorySpanExporter(), InMemoryLogRecordExporter(), InMemoryMetricReader()
+        tracer_provider = TracerProvider()
+        tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+        trace.set_tracer_provider(tracer_provider)
+        logger_provider = LoggerProvider()
+        logger_provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
+        _logs.set_logger_provider(logger_provider)
+        metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+        handler = LoggingHandler(level=logging.DEBUG, logger_provider=logger_provider)
+        logging.getLogger("tests.plugin").addHandler(handler)
+        logging.getLogger("tests.plugin").setLevel(logging.DEBUG)
+        install_log_record_factory()
+        _SESSION = Telemetry(spans, logs, reader)
+    return _SESSION
+
+
+@pytest.fixture
+def telemetry() -> Iterator[Telemetry]:
+    session = _session_telemetry()
+    session.spans_exporter.clear()
+    session.logs_exporter.clear()
+    session.metric_reader.get_metrics_data()  # cumulative: tests compare deltas via fresh decorators
+    yield session
