@@ -9,6 +9,7 @@ queue and never reached the exporter; it is exact once the pipeline is flushed o
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +21,14 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 _logger = logging.getLogger(__name__)
+
+
+def _say(level: int, message: str) -> None:
+    """Log ``message``, or write it to stderr when a dictConfig disabled or silenced our logger."""
+    if not _logger.disabled and _logger.isEnabledFor(level) and _logger.hasHandlers():
+        _logger.log(level, "%s", message)
+    else:
+        print(f"{logging.getLevelName(level)} {_logger.name}: {message}", file=sys.stderr)
 
 
 @dataclass(frozen=True)
@@ -64,12 +73,10 @@ class DeliveryStats:
             if first_failure:
                 self._warned.add(signal)
         if first_failure:
-            _logger.warning(
-                "otel_ml_logging: could not export %d %s to %s; telemetry is being dropped and counted, "
-                "predictions are unaffected",
-                count,
-                signal,
-                destination,
+            _say(
+                logging.WARNING,
+                f"otel_ml_logging: could not export {count} {signal} to {destination}; telemetry is being "
+                "dropped and counted, predictions are unaffected",
             )
 
     def snapshot(self) -> dict[str, SignalDelivery]:
@@ -88,7 +95,7 @@ class DeliveryStats:
     def log_report(self) -> None:
         """Log :meth:`report`: a warning when anything was lost, else at info level."""
         lost = any(delivery.lost for delivery in self.snapshot().values())
-        _logger.log(logging.WARNING if lost else logging.INFO, "%s", self.report())
+        _say(logging.WARNING if lost else logging.INFO, self.report())
 
 
 class _AccountingSpanExporter(SpanExporter):

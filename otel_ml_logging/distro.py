@@ -12,7 +12,7 @@ from typing import Any
 from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
 from opentelemetry.sdk._configuration import _BaseConfigurator
 
-from otel_ml_logging.sdk_setup import apply_env_defaults, initialize_sdk
+from otel_ml_logging.sdk_setup import apply_env_defaults, exit_on_sigterm, initialize_sdk
 
 
 class MLLoggingDistro(BaseDistro):  # type: ignore[misc]
@@ -26,4 +26,5 @@ class MLLoggingConfigurator(_BaseConfigurator):
     """The SDK's environment-driven set-up with delivery accounting and prediction-aware logging."""
 
     def _configure(self, **kwargs: Any) -> None:
-        initialize_sdk(**kwargs)
+        if initialize_sdk(**kwargs):
+            exit_on_sigterm()

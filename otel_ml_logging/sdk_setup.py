@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import sys
 import threading
 from collections.abc import Mapping
+from types import FrameType
 from typing import Any
 
 from opentelemetry.sdk._configuration import _OTelSDKConfigurator
@@ -64,4 +67,25 @@ def initialize_sdk(**kwargs: Any) -> bool:
     )
     _OTelSDKConfigurator()._configure(**kwargs)  # type: ignore[no-untyped-call]
     install_log_record_factory()
+    return True
+
+
+def exit_on_sigterm() -> bool:
+    """Turn SIGTERM into ``SystemExit(143)`` so exit handlers flush telemetry; False if not installed.
+
+    Kubernetes stops pods with SIGTERM; its default action kills the process without running
+    ``atexit``, so queued spans and log records, and the delivery report, would be lost. uvicorn
+    re-raises the signal after its graceful shutdown, which then lands here. Only installed from
+    the main thread and when nobody else handles SIGTERM.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return False
+
+    def _exit(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _exit)
     return True

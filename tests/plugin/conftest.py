@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -69,9 +68,9 @@ def _session_telemetry() -> Telemetry:
 
 
 @pytest.fixture
-def telemetry() -> Iterator[Telemetry]:
+def telemetry() -> Telemetry:
     session = _session_telemetry()
     session.spans_exporter.clear()
     session.logs_exporter.clear()
     session.metric_reader.get_metrics_data()  # cumulative: tests compare deltas via fresh decorators
-    yield session
+    return session

@@ -40,7 +40,7 @@ def test_unknown_field_fails_when_the_model_is_set_and_lists_valid_names():
 
 
 def test_unknown_output_field_fails_too():
-    with pytest.raises(ConfigurationError, match="output_fields names unknown field.*'points'.*valid names: score"):
+    with pytest.raises(ConfigurationError, match=r"output_fields names unknown field.*'points'.*valid names: score"):
         OTelLoggingDecorator(output_fields=["points"], model=ScoringModel())
 
 

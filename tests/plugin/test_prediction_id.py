@@ -19,7 +19,6 @@ PREDICTION_ID = {"class_path": "otel_ml_logging.PredictionIDDecorator"}
 def fresh_model_manager():
     if hasattr(ModelManager, "_instance"):  # a singleton: models from other tests would clash
         ModelManager.clear_instance()
-    yield
 
 
 def test_schemas_gain_an_optional_prediction_id():
