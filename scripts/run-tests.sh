@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Run every check CI runs; the components must already be installed (`make test` does that first).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check otel_ml_logging tests bench scripts examples deploy
+
+step "mypy (strict) otel_ml_logging"
+.venv/bin/mypy
+
+step "go vet + go test: collector/gelfexporter"
+(cd collector/gelfexporter && go vet ./... && go test -count=1 ./...)
+
+step "pytest: unit, integration, collector, deploy"
+# Under CI a missing component fails instead of skipping (see tests/conftest.py).
+.venv/bin/python -m pytest "$@"
