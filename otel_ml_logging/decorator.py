@@ -13,12 +13,14 @@ from typing import Any
 from ml_base.decorator import MLModelDecorator
 from opentelemetry import _logs, context, trace
 from opentelemetry._logs import SeverityNumber
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from otel_ml_logging import attributes as attr
 from otel_ml_logging.config import ConfigurationError, LoggingDecoratorConfig
+from otel_ml_logging.deferred import DeferredEmitter, PredictionFacts, shared_emitter
 from otel_ml_logging.environment_variables import OTEL_ML_LOGGING_HASH_SALT
 from otel_ml_logging.fields import AttributeValue, FieldRecorder, schema_field_names, truncate
+from otel_ml_logging.ids import PresetIdGenerator, new_span_id, new_trace_id
 from otel_ml_logging.instruments import PredictionInstruments
 from otel_ml_logging.log_context import install_log_record_factory
 from otel_ml_logging.prediction_context import PREDICTION_ID_FIELD, PredictionScope, prediction_scope
@@ -26,6 +28,9 @@ from otel_ml_logging.version import __version__
 
 _logger = logging.getLogger(__name__)
 Attributes = dict[str, AttributeValue]
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_time_ns = time.time_ns
+_perf_ns = time.perf_counter_ns
 
 
 class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
@@ -40,8 +45,11 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
               input_fields: [age, sex]
               output_fields: [charges]
 
-    Telemetry never changes what ``predict()`` returns or raises: a failure inside the
-    decorator's own telemetry code is logged once and counted, never propagated.
+    When the SDK was set up by this package (distro or :func:`otel_ml_logging.configure`), the
+    request thread only records the facts of a prediction and a background thread builds the
+    telemetry (the *deferred* path); with any other tracer provider the span and records are
+    built inline. Both produce the same telemetry. Telemetry never changes what ``predict()``
+    returns or raises: a failure of the decorator's own telemetry code is counted and logged once.
     """
 
     def __init__(self, model: Any = None, **configuration: Any) -> None:
@@ -55,6 +63,7 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
         state["_otel_logger"] = _logs.get_logger(attr.INSTRUMENTATION_SCOPE, __version__)
         state["_instruments"] = PredictionInstruments() if config.metrics else None
         state["_telemetry_failures"] = 0
+        state["_deferred"] = None  # decided on the first prediction, once providers are set up
         install_log_record_factory()
         if model is not None:
             self.set_model(model)
@@ -99,59 +108,180 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
                 )
 
     def predict(self, data: Any) -> Any:
-        """Predict with the wrapped model inside a span, emitting records and metrics around it."""
-        model = self.__dict__["_model"]
+        """Predict with the wrapped model, emitting its span, records and metrics."""
+        state = self.__dict__
+        model = state["_model"]
         if model is None:
             raise ValueError("OTelLoggingDecorator.predict() called before a model was set")
+        deferred = state["_deferred"]
+        if deferred is None:
+            deferred = state["_deferred"] = self._choose_path()
         with prediction_scope(data, model.qualified_name, model.version) as scope:
-            return self._predict_in_scope(model, data, scope)
+            if deferred is False:
+                return self._predict_inline(model, data, scope)
+            return self._predict_deferred(model, data, scope, deferred)
 
-    def _predict_in_scope(self, model: Any, data: Any, scope: PredictionScope) -> Any:
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until the telemetry of every prediction made so far has been handed to the SDK."""
+        deferred = self.__dict__["_deferred"]
+        return True if not deferred else bool(deferred[0].flush(timeout))
+
+    def _choose_path(self) -> tuple[DeferredEmitter, PresetIdGenerator] | bool:
+        id_generator = getattr(trace.get_tracer_provider(), "id_generator", None)
+        if isinstance(id_generator, PresetIdGenerator):
+            return shared_emitter(), id_generator
+        return False
+
+    # --- deferred path: facts now, telemetry on the emitter thread ---------------------------------
+
+    def _predict_deferred(
+        self, model: Any, data: Any, scope: PredictionScope, deferred: tuple[DeferredEmitter, PresetIdGenerator]
+    ) -> Any:
         config = self.config
-        fields: FieldRecorder = self.__dict__["_fields"]
-        base: Attributes = {
-            attr.ML_MODEL_NAME: scope.model_name,
-            attr.ML_MODEL_VERSION: scope.model_version,
-            attr.ML_PREDICTION_ID: truncate(scope.prediction_id, config.max_value_length),
-        }
-        sampled = config.payload_sample_rate >= 1.0 or random.random() < config.payload_sample_rate
-        inputs: Attributes = (
-            self._guard({}, fields.input_attributes, data, attr.ML_PREDICTION_INPUT_PREFIX) if sampled else {}
+        current = trace.get_current_span().get_span_context()
+        parent: SpanContext | None = current if current.is_valid else None
+        if parent is not None:
+            trace_id, flags, trace_state = parent.trace_id, parent.trace_flags, parent.trace_state
+        else:
+            trace_id, flags, trace_state = new_trace_id(), _SAMPLED, None
+        span_id = new_span_id()
+        token = context.attach(
+            trace.set_span_in_context(NonRecordingSpan(SpanContext(trace_id, span_id, False, flags, trace_state)))
         )
-        start_ns = time.time_ns()
-        started = time.perf_counter_ns()
-        span = self._guard(None, self._start_span, base, inputs, start_ns)
+        start_ns = _time_ns()
+        started = _perf_ns()
+        facts = PredictionFacts(
+            scope.model_name,
+            scope.model_version,
+            scope.prediction_id,
+            parent,
+            trace_id,
+            span_id,
+            config.payload_sample_rate >= 1.0 or random.random() < config.payload_sample_rate,
+            start_ns,
+            start_ns,
+            0,
+            0.0,
+            data,
+        )
+        try:
+            facts.result = model.predict(data=data)
+            return facts.result
+        except Exception as error:
+            facts.error = error
+            raise
+        finally:
+            elapsed = _perf_ns() - started
+            facts.end_ns = start_ns + elapsed
+            facts.latency_ms = elapsed / 1e6
+            context.detach(token)
+            deferred[0].submit(self._emit_deferred, facts)
+
+    def _emit_deferred(self, facts: PredictionFacts) -> None:
+        """Build the span, records and metrics of a finished prediction (runs on the emitter thread)."""
+        self._guard(None, self._build_deferred, facts)
+
+    def _build_deferred(self, facts: PredictionFacts) -> None:
+        id_generator: PresetIdGenerator = self.__dict__["_deferred"][1]
+        config = self.config
+        base = self._base_attributes(facts.model_name, facts.model_version, facts.prediction_id)
+        inputs = self._inputs(facts.data) if facts.sampled_payload or facts.error is not None else {}
+        parent_context = (
+            trace.set_span_in_context(NonRecordingSpan(facts.parent)) if facts.parent is not None else context.Context()
+        )
+        span: Span | None = None
+        if config.span:
+            id_generator.preset(facts.trace_id, facts.span_id)
+            try:
+                span = self._start_span(base, inputs, facts.start_ns, parent_context)
+            finally:
+                id_generator.clear()
+        span_context = trace.set_span_in_context(
+            span
+            if span is not None and span.get_span_context().span_id == facts.span_id
+            else NonRecordingSpan(SpanContext(facts.trace_id, facts.span_id, False, _SAMPLED))
+        )
+        try:
+            if "requested" in config.records:
+                self._emit(
+                    attr.EVENT_REQUESTED, attr.BODY_REQUESTED, {**base, **inputs}, facts.requested_ns, span_context
+                )
+            if facts.error is None:
+                self._finish_success(
+                    span, base, facts.result, facts.sampled_payload, facts.latency_ms, span_context, facts.end_ns
+                )
+            else:
+                self._finish_error(span, base, inputs, facts.error, facts.latency_ms, span_context, facts.end_ns)
+        finally:
+            if span is not None:
+                span.end(facts.end_ns)
+
+    # --- inline path: a foreign tracer provider, whose span ids we cannot choose ------------------------
+
+    def _predict_inline(self, model: Any, data: Any, scope: PredictionScope) -> Any:
+        config = self.config
+        base = self._base_attributes(scope.model_name, scope.model_version, scope.prediction_id)
+        sampled = config.payload_sample_rate >= 1.0 or random.random() < config.payload_sample_rate
+        inputs: Attributes = self._guard({}, self._inputs, data) if sampled else {}
+        start_ns = _time_ns()
+        started = _perf_ns()
+        span = self._guard(None, self._start_span, base, inputs, start_ns, None) if config.span else None
         token = context.attach(trace.set_span_in_context(span)) if span is not None else None
         try:
             if "requested" in config.records:
-                self._guard(None, self._emit, attr.EVENT_REQUESTED, attr.BODY_REQUESTED, {**base, **inputs})
+                self._guard(None, self._emit, attr.EVENT_REQUESTED, attr.BODY_REQUESTED, {**base, **inputs}, None, None)
             try:
                 result = model.predict(data=data)
             except Exception as error:
-                latency_ms = (time.perf_counter_ns() - started) / 1e6
-                self._guard(None, self._on_error, span, base, inputs, data, sampled, error, latency_ms)
+                latency_ms = (_perf_ns() - started) / 1e6
+                if not sampled:  # errors always keep their payload
+                    inputs = self._guard({}, self._inputs, data)
+                self._guard(None, self._finish_error, span, base, inputs, error, latency_ms, None)
                 raise
-            latency_ms = (time.perf_counter_ns() - started) / 1e6
-            self._guard(None, self._on_success, span, base, result, sampled, latency_ms)
+            latency_ms = (_perf_ns() - started) / 1e6
+            self._guard(None, self._finish_success, span, base, result, sampled, latency_ms, None)
             return result
         finally:
             if token is not None:
                 context.detach(token)
             if span is not None:
-                span.end(start_ns + (time.perf_counter_ns() - started))
+                span.end(start_ns + (_perf_ns() - started))
 
-    def _start_span(self, base: Attributes, inputs: Attributes, start_ns: int) -> Span | None:
-        if not self.config.span:
-            return None
+    # --- the telemetry itself, shared by both paths -----------------------------------------------
+
+    def _base_attributes(self, model_name: str, model_version: str, prediction_id: str) -> Attributes:
+        return {
+            attr.ML_MODEL_NAME: model_name,
+            attr.ML_MODEL_VERSION: model_version,
+            attr.ML_PREDICTION_ID: truncate(prediction_id, self.config.max_value_length),
+        }
+
+    def _inputs(self, data: Any) -> Attributes:
+        fields: FieldRecorder = self.__dict__["_fields"]
+        return fields.input_attributes(data, attr.ML_PREDICTION_INPUT_PREFIX)
+
+    def _start_span(
+        self, base: Attributes, inputs: Attributes, start_ns: int, parent: context.Context | None
+    ) -> Span | None:
         tracer: trace.Tracer = self.__dict__["_tracer"]
         return tracer.start_span(
             self.__dict__["_span_name"],
+            context=parent,
             kind=SpanKind.INTERNAL,
             attributes={**base, **inputs, "code.function.name": self.__dict__["_code_function"]},
             start_time=start_ns,
         )
 
-    def _on_success(self, span: Span | None, base: Attributes, result: Any, sampled: bool, latency_ms: float) -> None:
+    def _finish_success(
+        self,
+        span: Span | None,
+        base: Attributes,
+        result: Any,
+        sampled: bool,
+        latency_ms: float,
+        span_context: context.Context | None,
+        timestamp: int | None = None,
+    ) -> None:
         fields: FieldRecorder = self.__dict__["_fields"]
         outputs = fields.output_attributes(result, attr.ML_PREDICTION_OUTPUT_PREFIX) if sampled else {}
         outcome: Attributes = {
@@ -161,22 +291,19 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
         if span is not None:
             span.set_attributes({**outputs, **outcome})
         if "created" in self.config.records:
-            self._emit(attr.EVENT_CREATED, attr.BODY_CREATED, {**base, **outputs, **outcome})
+            self._emit(attr.EVENT_CREATED, attr.BODY_CREATED, {**base, **outputs, **outcome}, timestamp, span_context)
         self._record_metrics(base, attr.STATUS_SUCCESS, latency_ms, None)
 
-    def _on_error(
+    def _finish_error(
         self,
         span: Span | None,
         base: Attributes,
         inputs: Attributes,
-        data: Any,
-        sampled: bool,
-        error: Exception,
+        error: BaseException,
         latency_ms: float,
+        span_context: context.Context | None,
+        timestamp: int | None = None,
     ) -> None:
-        if not sampled:  # errors always keep their payload
-            fields: FieldRecorder = self.__dict__["_fields"]
-            inputs = fields.input_attributes(data, attr.ML_PREDICTION_INPUT_PREFIX)
         error_type = _qualified_type_name(error)
         outcome: Attributes = {
             attr.ML_PREDICTION_STATUS: attr.STATUS_ERROR,
@@ -185,7 +312,7 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
         }
         if span is not None:
             span.set_attributes({**inputs, **outcome})
-            span.record_exception(error, escaped=True)
+            span.record_exception(error, timestamp=timestamp, escaped=True)
             span.set_status(Status(StatusCode.ERROR, f"{error_type}: {error}"))
         if "exception" in self.config.records:
             exception_attributes: Attributes = {
@@ -197,16 +324,25 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
                 attr.EVENT_EXCEPTION,
                 attr.BODY_EXCEPTION,
                 {**base, **inputs, **outcome, **exception_attributes},
+                timestamp,
+                span_context,
                 SeverityNumber.ERROR,
             )
         self._record_metrics(base, attr.STATUS_ERROR, latency_ms, error_type)
 
     def _emit(
-        self, event_name: str, body: str, attributes: Attributes, severity: SeverityNumber = SeverityNumber.INFO
+        self,
+        event_name: str,
+        body: str,
+        attributes: Attributes,
+        timestamp: int | None,
+        span_context: context.Context | None,
+        severity: SeverityNumber = SeverityNumber.INFO,
     ) -> None:
         otel_logger: _logs.Logger = self.__dict__["_otel_logger"]
         otel_logger.emit(
-            timestamp=time.time_ns(),
+            timestamp=timestamp or _time_ns(),
+            context=span_context,
             severity_number=severity,
             severity_text="ERROR" if severity is SeverityNumber.ERROR else "INFO",
             body=body,

@@ -16,3 +16,6 @@ Default: ``POD_NAME=k8s.pod.name,POD_NAMESPACE=k8s.namespace.name,NODE_NAME=k8s.
 
 OTEL_ML_LOGGING_HASH_SALT: Final = "OTEL_ML_LOGGING_HASH_SALT"
 """Salt prepended before hashing ``hash_fields`` values (default: no salt)."""
+
+OTEL_ML_LOGGING_QUEUE_SIZE: Final = "OTEL_ML_LOGGING_QUEUE_SIZE"
+"""Capacity of the queue of predictions awaiting telemetry (default 32768); beyond it, drops are counted."""

@@ -24,6 +24,7 @@ from otel_ml_logging.log_context import install_log_record_factory
 _logger = logging.getLogger(__name__)
 
 RESOURCE_DETECTOR_NAME = "otel_ml_logging"
+ID_GENERATOR_NAME = "otel_ml_logging"
 SIGNALS = ("traces", "metrics", "logs")
 VALID_PROTOCOLS = ("grpc", "http/protobuf")
 ENV_DEFAULTS: Mapping[str, str] = {
@@ -31,6 +32,8 @@ ENV_DEFAULTS: Mapping[str, str] = {
     "OTEL_METRICS_EXPORTER": "otlp",
     "OTEL_LOGS_EXPORTER": "otlp",
     "OTEL_EXPERIMENTAL_RESOURCE_DETECTORS": RESOURCE_DETECTOR_NAME,
+    # lets the decorator choose span ids on the request thread and build spans in the background
+    "OTEL_PYTHON_ID_GENERATOR": ID_GENERATOR_NAME,
 }
 
 _delivery_stats = DeliveryStats()

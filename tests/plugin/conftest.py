@@ -16,6 +16,8 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from otel_ml_logging.deferred import shared_emitter
+from otel_ml_logging.ids import PresetIdGenerator
 from otel_ml_logging.log_context import install_log_record_factory
 
 
@@ -26,15 +28,18 @@ class Telemetry:
     metric_reader: InMemoryMetricReader
 
     def spans(self) -> list[ReadableSpan]:
+        shared_emitter().flush()
         return list(self.spans_exporter.get_finished_spans())
 
     def records(self) -> list[ReadableLogRecord]:
+        shared_emitter().flush()
         return list(self.logs_exporter.get_finished_logs())
 
     def records_by_event(self, event_name: str) -> list[ReadableLogRecord]:
         return [r for r in self.records() if r.log_record.event_name == event_name]
 
     def metric_points(self, name: str) -> list[tuple[dict[str, object], object]]:
+        shared_emitter().flush()
         data = self.metric_reader.get_metrics_data()
         points = []
         for resource_metrics in data.resource_metrics if data else []:
@@ -52,7 +57,7 @@ def _session_telemetry() -> Telemetry:
     global _SESSION
     if _SESSION is None:
         spans, logs, reader = InMemorySpanExporter(), InMemoryLogRecordExporter(), InMemoryMetricReader()
-        tracer_provider = TracerProvider()
+        tracer_provider = TracerProvider(id_generator=PresetIdGenerator())
         tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
         trace.set_tracer_provider(tracer_provider)
         logger_provider = LoggerProvider()
@@ -65,6 +70,19 @@ def _session_telemetry() -> Telemetry:
         install_log_record_factory()
         _SESSION = Telemetry(spans, logs, reader)
     return _SESSION
+
+
+@pytest.fixture(params=["deferred", "inline"])
+def path(request: pytest.FixtureRequest) -> str:
+    """Both ways the decorator builds telemetry: on the emitter thread, or inline (foreign provider)."""
+    return str(request.param)
+
+
+def on_path(decorator, path: str):
+    """Force the decorator onto ``path`` (deferred is chosen by default with our id generator)."""
+    if path == "inline":
+        decorator.__dict__["_deferred"] = False
+    return decorator
 
 
 @pytest.fixture

@@ -1,0 +1,155 @@
+"""Hand a prediction's facts to a background thread that turns them into telemetry.
+
+The request thread only records what happened (ids, clocks, references to input and output,
+the exception) and appends it to a bounded queue: a few microseconds. Building SDK spans, log
+records and metric points, converting payload fields and formatting stack traces happen on the
+``otel-ml-logging-emitter`` thread. A full queue drops the newest facts and counts them; it
+never blocks a prediction.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from otel_ml_logging.environment_variables import OTEL_ML_LOGGING_QUEUE_SIZE
+
+_logger = logging.getLogger(__name__)
+
+DEFAULT_QUEUE_SIZE = 32768
+
+
+@dataclass(slots=True)
+class PredictionFacts:
+    """What the request thread observed about one prediction; telemetry is built from it later."""
+
+    model_name: str
+    model_version: str
+    prediction_id: str
+    parent: Any  # SpanContext of the enclosing span, or None for a root prediction
+    trace_id: int
+    span_id: int
+    sampled_payload: bool
+    start_ns: int
+    requested_ns: int
+    end_ns: int
+    latency_ms: float
+    data: Any
+    result: Any = None
+    error: BaseException | None = None
+
+
+Emit = Callable[[PredictionFacts], None]
+
+
+def _queue_size() -> int:
+    raw = os.environ.get(OTEL_ML_LOGGING_QUEUE_SIZE)
+    if raw is None:
+        return DEFAULT_QUEUE_SIZE
+    try:
+        size = int(raw)
+        if size <= 0:
+            raise ValueError(raw)
+    except ValueError:
+        _logger.warning(
+            "%s=%r is not a positive integer; using %d", OTEL_ML_LOGGING_QUEUE_SIZE, raw, DEFAULT_QUEUE_SIZE
+        )
+        return DEFAULT_QUEUE_SIZE
+    return size
+
+
+class DeferredEmitter:
+    """A bounded queue of (emit, facts) drained by one daemon thread."""
+
+    def __init__(self, max_queue_size: int | None = None) -> None:
+        """Start the worker thread; it is flushed at interpreter exit."""
+        self.max_queue_size = max_queue_size or _queue_size()
+        self._queue: collections.deque[tuple[Emit, PredictionFacts]] = collections.deque()
+        self._wake = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._stopping = False
+        self.accepted = 0
+        self.dropped = 0
+        self.failed = 0
+        self._thread = threading.Thread(target=self._run, name="otel-ml-logging-emitter", daemon=True)
+        self._thread.start()
+        atexit.register(_shutdown_at_exit, weakref.ref(self))
+
+    def submit(self, emit: Emit, facts: PredictionFacts) -> bool:
+        """Queue facts for emission; False (and counted) when the queue is full or shut down."""
+        queue = self._queue
+        if len(queue) >= self.max_queue_size or self._stopping:
+            self.dropped += 1
+            if self.dropped == 1:
+                _logger.warning(
+                    "otel_ml_logging: prediction telemetry queue full (%d); dropping and counting",
+                    self.max_queue_size,
+                )
+            return False
+        queue.append((emit, facts))
+        self.accepted += 1
+        if not self._wake.is_set():
+            self._wake.set()
+        return True
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until everything queued so far has been emitted."""
+        if not self._queue and self._idle.is_set():
+            return True
+        self._idle.clear()
+        self._wake.set()
+        return self._idle.wait(timeout)
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Emit what is queued, then stop the worker."""
+        if self._stopping:
+            return
+        self.flush(timeout)
+        self._stopping = True
+        self._wake.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        queue = self._queue
+        while True:
+            self._wake.wait(0.5)
+            self._wake.clear()
+            while queue:
+                emit, facts = queue.popleft()
+                try:
+                    emit(facts)
+                except Exception:
+                    self.failed += 1
+                    if self.failed == 1:
+                        _logger.warning("otel_ml_logging: building prediction telemetry failed", exc_info=True)
+            self._idle.set()
+            if self._stopping:
+                return
+
+
+def _shutdown_at_exit(emitter_ref: weakref.ref[DeferredEmitter]) -> None:
+    emitter = emitter_ref()
+    if emitter is not None:
+        emitter.shutdown()
+
+
+_emitter: DeferredEmitter | None = None
+_emitter_lock = threading.Lock()
+
+
+def shared_emitter() -> DeferredEmitter:
+    """Return the process-wide emitter, starting it on first use."""
+    global _emitter
+    if _emitter is None:
+        with _emitter_lock:
+            if _emitter is None:
+                _emitter = DeferredEmitter()
+    return _emitter
