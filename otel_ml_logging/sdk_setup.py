@@ -26,7 +26,8 @@ _logger = logging.getLogger(__name__)
 RESOURCE_DETECTOR_NAME = "otel_ml_logging"
 ID_GENERATOR_NAME = "otel_ml_logging"
 SIGNALS = ("traces", "metrics", "logs")
-VALID_PROTOCOLS = ("grpc", "http/protobuf")
+VALID_PROTOCOLS = ("grpc", "http/protobuf", "http/json")
+JSON_EXPORTER_NAME = "otlp_json"
 ENV_DEFAULTS: Mapping[str, str] = {
     "OTEL_TRACES_EXPORTER": "otlp",
     "OTEL_METRICS_EXPORTER": "otlp",
@@ -56,6 +57,22 @@ def apply_env_defaults(environ: os._Environ[str] | dict[str, str] = os.environ) 
                 "otel_ml_logging: %s=%r is not one of %s; using grpc", name, protocol, ", ".join(VALID_PROTOCOLS)
             )
             environ[name] = "grpc"
+    _route_http_json(environ)
+
+
+def _route_http_json(environ: os._Environ[str] | dict[str, str]) -> None:
+    """Serve ``http/json`` (which the SDK lacks) with our exporters; metrics stay on http/protobuf."""
+    generic = environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "").strip()
+    for kind in ("TRACES", "LOGS"):
+        protocol = environ.get(f"OTEL_EXPORTER_OTLP_{kind}_PROTOCOL", generic).strip()
+        exporter_variable = f"OTEL_{kind}_EXPORTER"
+        if protocol == "http/json":
+            names = [name.strip() for name in environ.get(exporter_variable, "otlp").split(",")]
+            environ[exporter_variable] = ",".join(JSON_EXPORTER_NAME if name == "otlp" else name for name in names)
+            environ.pop(f"OTEL_EXPORTER_OTLP_{kind}_PROTOCOL", None)
+    if generic == "http/json":
+        environ.setdefault("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "http/protobuf")
+        environ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf"
 
 
 def initialize_sdk(**kwargs: Any) -> bool:
