@@ -145,15 +145,17 @@ class AccountedBatchSpanProcessor(BatchSpanProcessor):
         """Wrap ``exporter`` for accounting; ``options`` go to BatchSpanProcessor."""
         super().__init__(_AccountingSpanExporter(exporter, stats), **options)
         self._stats = stats
+        self._stopping = False
 
     def on_end(self, span: ReadableSpan) -> None:
         """Count a sampled span, then queue it (or drop it when the queue is full)."""
-        if span.context is not None and span.context.trace_flags.sampled:
+        if span.context is not None and span.context.trace_flags.sampled and not self._stopping:
             self._stats.accepted("spans")
         super().on_end(span)
 
     def shutdown(self) -> None:
         """Flush, stop, and report what was delivered and lost."""
+        self._stopping = True
         super().shutdown()  # type: ignore[no-untyped-call]
         self._stats.log_report()
 
@@ -165,13 +167,19 @@ class AccountedBatchLogRecordProcessor(BatchLogRecordProcessor):
         """Wrap ``exporter`` for accounting; ``options`` go to BatchLogRecordProcessor."""
         super().__init__(_AccountingLogRecordExporter(exporter, stats), **options)
         self._stats = stats
+        self._stopping = False
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         """Count a record, then queue it (or drop it when the queue is full)."""
-        self._stats.accepted("log records")
+        if not self._stopping:
+            self._stats.accepted("log records")
         super().on_emit(log_record)
 
     def shutdown(self) -> None:
-        """Flush, stop, and report what was delivered and lost."""
+        """Flush, stop, and report what was delivered and lost.
+
+        Records emitted once shutdown has begun (such as the report itself) are not counted.
+        """
+        self._stopping = True
         super().shutdown()  # type: ignore[no-untyped-call]
         self._stats.log_report()
