@@ -8,22 +8,32 @@ import random
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ml_base.decorator import MLModelDecorator
 from opentelemetry import _logs, context, trace
 from opentelemetry._logs import SeverityNumber
+from opentelemetry.sdk.trace.sampling import Sampler
 from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from otel_ml_logging import attributes as attr
 from otel_ml_logging.config import ConfigurationError, LoggingDecoratorConfig
 from otel_ml_logging.deferred import DeferredEmitter, PredictionFacts, shared_emitter
+from otel_ml_logging.direct_export import DirectPredictionExporter
 from otel_ml_logging.environment_variables import OTEL_ML_LOGGING_HASH_SALT
 from otel_ml_logging.fields import AttributeValue, FieldRecorder, schema_field_names, truncate
 from otel_ml_logging.ids import PresetIdGenerator, new_span_id, new_trace_id
 from otel_ml_logging.instruments import PredictionInstruments
 from otel_ml_logging.log_context import install_log_record_factory
-from otel_ml_logging.prediction_context import PREDICTION_ID_FIELD, PredictionScope, prediction_scope
+from otel_ml_logging.prediction_context import (
+    PREDICTION_ID_FIELD,
+    PredictionScope,
+    enter_prediction,
+    exit_prediction,
+)
+from otel_ml_logging.prediction_encoding import PredictionEncoder, qualified_type_name
+from otel_ml_logging.sdk_setup import direct_exporter
 from otel_ml_logging.version import __version__
 
 _logger = logging.getLogger(__name__)
@@ -64,6 +74,7 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
         state["_instruments"] = PredictionInstruments() if config.metrics else None
         state["_telemetry_failures"] = 0
         state["_deferred"] = None  # decided on the first prediction, once providers are set up
+        state["_metric_counts"] = {}
         install_log_record_factory()
         if model is not None:
             self.set_model(model)
@@ -116,27 +127,40 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
         deferred = state["_deferred"]
         if deferred is None:
             deferred = state["_deferred"] = self._choose_path()
-        with prediction_scope(data, model.qualified_name, model.version) as scope:
+        scope, token = enter_prediction(data, model.qualified_name, model.version)
+        try:
             if deferred is False:
                 return self._predict_inline(model, data, scope)
             return self._predict_deferred(model, data, scope, deferred)
+        finally:
+            exit_prediction(token)
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until the telemetry of every prediction made so far has been handed to the SDK."""
-        deferred = self.__dict__["_deferred"]
-        return True if not deferred else bool(deferred[0].flush(timeout))
+        route = self.__dict__["_deferred"]
+        if not route:
+            return True
+        flushed = bool(route.emitter.flush(timeout))
+        return flushed and (route.exporter is None or route.exporter.wait_sent(timeout))
 
-    def _choose_path(self) -> tuple[DeferredEmitter, PresetIdGenerator] | bool:
-        id_generator = getattr(trace.get_tracer_provider(), "id_generator", None)
+    def _choose_path(self) -> _Route | bool:
+        """Direct (http/json set up by us), deferred (our id generator), or inline (anything else)."""
+        provider = trace.get_tracer_provider()
+        exporter = direct_exporter()
+        if exporter is not None:
+            state = self.__dict__
+            encoder = PredictionEncoder(self.config, state["_fields"], state["_span_name"], state["_code_function"])
+            emitter = shared_emitter()
+            emitter.add_drain_hook(self._flush_metric_counts)
+            return _Route(emitter, self._emit_direct, None, encoder, exporter, getattr(provider, "sampler", None))
+        id_generator = getattr(provider, "id_generator", None)
         if isinstance(id_generator, PresetIdGenerator):
-            return shared_emitter(), id_generator
+            return _Route(shared_emitter(), self._emit_deferred, id_generator, None, None, None)
         return False
 
     # --- deferred path: facts now, telemetry on the emitter thread ---------------------------------
 
-    def _predict_deferred(
-        self, model: Any, data: Any, scope: PredictionScope, deferred: tuple[DeferredEmitter, PresetIdGenerator]
-    ) -> Any:
+    def _predict_deferred(self, model: Any, data: Any, scope: PredictionScope, route: _Route) -> Any:
         config = self.config
         current = trace.get_current_span().get_span_context()
         parent: SpanContext | None = current if current.is_valid else None
@@ -175,14 +199,37 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
             facts.end_ns = start_ns + elapsed
             facts.latency_ms = elapsed / 1e6
             context.detach(token)
-            deferred[0].submit(self._emit_deferred, facts)
+            route.emitter.submit(route.emit, facts)
 
     def _emit_deferred(self, facts: PredictionFacts) -> None:
         """Build the span, records and metrics of a finished prediction (runs on the emitter thread)."""
         self._guard(None, self._build_deferred, facts)
 
+    def _emit_direct(self, facts: PredictionFacts) -> None:
+        """Encode a finished prediction straight to OTLP JSON (runs on the emitter thread)."""
+        self._guard(None, self._build_direct, facts)
+
+    def _build_direct(self, facts: PredictionFacts) -> None:
+        route: _Route = self.__dict__["_deferred"]
+        assert route.encoder is not None
+        assert route.exporter is not None
+        if facts.parent is not None:
+            sampled = facts.parent.trace_flags.sampled
+        elif route.sampler is not None:
+            decision = route.sampler.should_sample(None, facts.trace_id, self.__dict__["_span_name"], SpanKind.INTERNAL)
+            sampled = decision.decision.is_sampled()  # type: ignore[no-untyped-call]
+        else:
+            sampled = True
+        span, records = route.encoder.encode(facts, sampled)
+        route.exporter.add(span, records)
+        error_type = qualified_type_name(facts.error) if facts.error is not None else None
+        status = attr.STATUS_SUCCESS if facts.error is None else attr.STATUS_ERROR
+        self._record_metrics(route.encoder.base_attributes(facts), status, facts.latency_ms, error_type, batched=True)
+
     def _build_deferred(self, facts: PredictionFacts) -> None:
-        id_generator: PresetIdGenerator = self.__dict__["_deferred"][1]
+        route: _Route = self.__dict__["_deferred"]
+        id_generator = route.id_generator
+        assert id_generator is not None
         config = self.config
         base = self._base_attributes(facts.model_name, facts.model_version, facts.prediction_id)
         inputs = self._inputs(facts.data) if facts.sampled_payload or facts.error is not None else {}
@@ -304,7 +351,7 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
         span_context: context.Context | None,
         timestamp: int | None = None,
     ) -> None:
-        error_type = _qualified_type_name(error)
+        error_type = qualified_type_name(error)
         outcome: Attributes = {
             attr.ML_PREDICTION_STATUS: attr.STATUS_ERROR,
             attr.ML_PREDICTION_LATENCY_MS: latency_ms,
@@ -350,7 +397,9 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
             event_name=event_name,
         )
 
-    def _record_metrics(self, base: Attributes, status: str, latency_ms: float, error_type: str | None) -> None:
+    def _record_metrics(
+        self, base: Attributes, status: str, latency_ms: float, error_type: str | None, batched: bool = False
+    ) -> None:
         instruments: PredictionInstruments | None = self.__dict__["_instruments"]
         if instruments is None:
             return
@@ -359,12 +408,32 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
             attr.ML_MODEL_VERSION: base[attr.ML_MODEL_VERSION],
             attr.ML_PREDICTION_STATUS: status,
         }
-        instruments.predictions.add(1, labels)
         instruments.duration.record(latency_ms / 1e3, labels)
+        if batched:  # counters are added once per drained batch (see _flush_metric_counts)
+            key = (labels[attr.ML_MODEL_NAME], labels[attr.ML_MODEL_VERSION], status, error_type)
+            counts: dict[tuple[Any, ...], int] = self.__dict__["_metric_counts"]
+            counts[key] = counts.get(key, 0) + 1
+            return
+        instruments.predictions.add(1, labels)
         if error_type is not None:
-            error_labels = {**labels, "error.type": error_type}
-            del error_labels[attr.ML_PREDICTION_STATUS]
-            instruments.errors.add(1, error_labels)
+            instruments.errors.add(1, _error_labels(labels, error_type))
+
+    def _flush_metric_counts(self) -> None:
+        """Add the counts accumulated by the direct path to the counters (emitter thread)."""
+        instruments: PredictionInstruments | None = self.__dict__["_instruments"]
+        counts: dict[tuple[Any, ...], int] = self.__dict__["_metric_counts"]
+        if instruments is None or not counts:
+            return
+        self.__dict__["_metric_counts"] = {}
+        for (model_name, model_version, status, error_type), count in counts.items():
+            labels = {
+                attr.ML_MODEL_NAME: model_name,
+                attr.ML_MODEL_VERSION: model_version,
+                attr.ML_PREDICTION_STATUS: status,
+            }
+            instruments.predictions.add(count, labels)
+            if error_type is not None:
+                instruments.errors.add(count, _error_labels(labels, error_type))
 
     def _guard(self, fallback: Any, step: Callable[..., Any], *args: Any) -> Any:
         """Run a telemetry step; a failure is counted and logged once, never raised into predict()."""
@@ -378,6 +447,19 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
             return fallback
 
 
-def _qualified_type_name(error: BaseException) -> str:
-    cls = type(error)
-    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+def _error_labels(labels: dict[str, AttributeValue], error_type: str) -> dict[str, AttributeValue]:
+    error_labels = {**labels, "error.type": error_type}
+    del error_labels[attr.ML_PREDICTION_STATUS]
+    return error_labels
+
+
+@dataclass
+class _Route:
+    """How predictions of a decorator reach the exporters off the request thread."""
+
+    emitter: DeferredEmitter
+    emit: Callable[[PredictionFacts], None]
+    id_generator: PresetIdGenerator | None
+    encoder: PredictionEncoder | None
+    exporter: DirectPredictionExporter | None
+    sampler: Sampler | None

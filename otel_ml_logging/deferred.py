@@ -24,6 +24,8 @@ from otel_ml_logging.environment_variables import OTEL_ML_LOGGING_QUEUE_SIZE
 _logger = logging.getLogger(__name__)
 
 DEFAULT_QUEUE_SIZE = 32768
+WAKE_AT = 256  # queued predictions that wake the worker before its next periodic drain
+DRAIN_INTERVAL_SECONDS = 0.05
 
 
 @dataclass(slots=True)
@@ -79,9 +81,20 @@ class DeferredEmitter:
         self.accepted = 0
         self.dropped = 0
         self.failed = 0
+        self._drain_hooks: list[Callable[[], None]] = []
+        self._shutdown_hooks: list[Callable[[], None]] = []
         self._thread = threading.Thread(target=self._run, name="otel-ml-logging-emitter", daemon=True)
         self._thread.start()
         atexit.register(_shutdown_at_exit, weakref.ref(self))
+
+    def add_drain_hook(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` on the worker thread each time the queue has been drained (e.g. to post a batch)."""
+        if hook not in self._drain_hooks:
+            self._drain_hooks.append(hook)
+
+    def add_shutdown_hook(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` once the worker has emitted everything and stopped (e.g. to post the last batch)."""
+        self._shutdown_hooks.append(hook)
 
     def submit(self, emit: Emit, facts: PredictionFacts) -> bool:
         """Queue facts for emission; False (and counted) when the queue is full or shut down."""
@@ -96,8 +109,8 @@ class DeferredEmitter:
             return False
         queue.append((emit, facts))
         self.accepted += 1
-        if not self._wake.is_set():
-            self._wake.set()
+        if len(queue) >= WAKE_AT and not self._wake.is_set():
+            self._wake.set()  # otherwise the worker's periodic wake-up picks it up: no syscall per prediction
         return True
 
     def flush(self, timeout: float = 30.0) -> bool:
@@ -116,23 +129,30 @@ class DeferredEmitter:
         self._stopping = True
         self._wake.set()
         self._thread.join(timeout)
+        for hook in self._shutdown_hooks:
+            self._call(hook)
 
     def _run(self) -> None:
         queue = self._queue
         while True:
-            self._wake.wait(0.5)
+            self._wake.wait(DRAIN_INTERVAL_SECONDS)
             self._wake.clear()
             while queue:
                 emit, facts = queue.popleft()
-                try:
-                    emit(facts)
-                except Exception:
-                    self.failed += 1
-                    if self.failed == 1:
-                        _logger.warning("otel_ml_logging: building prediction telemetry failed", exc_info=True)
+                self._call(emit, facts)
+            for hook in self._drain_hooks:
+                self._call(hook)
             self._idle.set()
             if self._stopping:
                 return
+
+    def _call(self, function: Callable[..., None], *args: Any) -> None:
+        try:
+            function(*args)
+        except Exception:
+            self.failed += 1
+            if self.failed == 1:
+                _logger.warning("otel_ml_logging: building prediction telemetry failed", exc_info=True)
 
 
 def _shutdown_at_exit(emitter_ref: weakref.ref[DeferredEmitter]) -> None:

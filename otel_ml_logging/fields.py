@@ -26,6 +26,12 @@ _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _MISSING = object()
 
 AttributeValue = str | bool | int | float
+_JSON_VALUE: dict[type, Any] = {
+    str: lambda v: {"stringValue": v},
+    bool: lambda v: {"boolValue": v},
+    int: lambda v: {"intValue": str(v)},
+    float: lambda v: {"doubleValue": v},
+}
 
 
 def to_attribute_value(value: Any, max_length: int) -> AttributeValue | None:
@@ -69,6 +75,8 @@ def _to_json(value: Any) -> str:
 
 def read_field(payload: Any, name: str) -> Any:
     """Read a top-level field from a pydantic model or a mapping; a missing one reads as ``None``."""
+    if isinstance(payload, BaseModel):  # the common case first: isinstance on an ABC is slower
+        return getattr(payload, name, None)
     if isinstance(payload, Mapping):
         return payload.get(name)
     return getattr(payload, name, None)
@@ -115,6 +123,43 @@ class FieldRecorder:
                 if value is not None:
                     attributes[prefix + name] = value
         return attributes
+
+    def input_key_values(self, payload: Any, prefix: str) -> list[dict[str, Any]]:
+        """Return the configured input fields as OTLP JSON ``KeyValue`` objects (fast path, same rules)."""
+        return self._key_values(payload, self._inputs, prefix)
+
+    def output_key_values(self, payload: Any, prefix: str) -> list[dict[str, Any]]:
+        """Return the configured output fields as OTLP JSON ``KeyValue`` objects (fast path, same rules)."""
+        return self._key_values(payload, self._outputs, prefix)
+
+    def _key_values(self, payload: Any, names: tuple[str, ...], prefix: str) -> list[dict[str, Any]]:
+        plain = isinstance(payload, BaseModel)
+        max_length = self._max_length
+        key_values: list[dict[str, Any]] = []
+        for name in names:
+            raw = getattr(payload, name, None) if plain else read_field(payload, name)
+            if raw is None:
+                continue
+            kind = type(raw)
+            if name in self._redacted:
+                value: dict[str, Any] = {"stringValue": REDACTED}
+            elif name in self._hashed:
+                value = {"stringValue": self._digest(raw)}
+            elif kind is float and math.isfinite(raw):
+                value = {"doubleValue": raw}
+            elif kind is int and _INT64_MIN <= raw <= _INT64_MAX:
+                value = {"intValue": str(raw)}
+            elif kind is bool:
+                value = {"boolValue": raw}
+            elif kind is str and len(raw) <= max_length:
+                value = {"stringValue": raw}
+            else:
+                converted = to_attribute_value(raw, max_length)
+                if converted is None:
+                    continue
+                value = _JSON_VALUE[type(converted)](converted)
+            key_values.append({"key": prefix + name, "value": value})
+        return key_values
 
     def _digest(self, raw: Any) -> str:
         canonical = to_attribute_value(raw, 2**31)

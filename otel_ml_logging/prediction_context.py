@@ -7,20 +7,22 @@ prediction the same ``ml.prediction.id`` whatever order the decorators are liste
 
 from __future__ import annotations
 
-import uuid
+import random
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import Any
+from contextvars import ContextVar, Token
+from typing import Any, NamedTuple
 
 from otel_ml_logging.fields import read_field
 
 PREDICTION_ID_FIELD = "prediction_id"
+_getrandbits = random.getrandbits
+# version 4 and RFC 4122 variant bits of a UUID, as in uuid.uuid4()
+_UUID4_CLEAR = ~((0xF << 76) | (0x3 << 62))
+_UUID4_SET = (0x4 << 76) | (0x2 << 62)
 
 
-@dataclass(frozen=True, slots=True)
-class PredictionScope:
+class PredictionScope(NamedTuple):
     """Identity of one prediction: its id and the model answering it."""
 
     prediction_id: str
@@ -29,6 +31,27 @@ class PredictionScope:
 
 
 _current: ContextVar[PredictionScope | None] = ContextVar("otel_ml_logging_prediction", default=None)
+
+
+def new_prediction_id() -> str:
+    """Return a random UUID4 string (same format as ``str(uuid.uuid4())``, a quarter of the cost)."""
+    h = f"{(_getrandbits(128) & _UUID4_CLEAR) | _UUID4_SET:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def enter_prediction(data: Any, model_name: str, model_version: str) -> tuple[PredictionScope, Token[Any] | None]:
+    """Open a prediction scope (or join the enclosing one); pass the token to :func:`exit_prediction`."""
+    enclosing = _current.get()
+    if enclosing is not None:
+        return enclosing, None
+    scope = PredictionScope(client_prediction_id(data) or new_prediction_id(), model_name, model_version)
+    return scope, _current.set(scope)
+
+
+def exit_prediction(token: Token[Any] | None) -> None:
+    """Close the scope opened by :func:`enter_prediction` (no-op when it joined an enclosing one)."""
+    if token is not None:
+        _current.reset(token)
 
 
 def current_prediction() -> PredictionScope | None:
@@ -47,14 +70,8 @@ def client_prediction_id(data: Any) -> str | None:
 @contextmanager
 def prediction_scope(data: Any, model_name: str, model_version: str) -> Iterator[PredictionScope]:
     """Enter the scope of a prediction, reusing an enclosing one (nested decorators)."""
-    enclosing = _current.get()
-    if enclosing is not None:
-        yield enclosing
-        return
-    prediction_id = client_prediction_id(data) or str(uuid.uuid4())
-    scope = PredictionScope(prediction_id, model_name, model_version)
-    token = _current.set(scope)
+    scope, token = enter_prediction(data, model_name, model_version)
     try:
         yield scope
     finally:
-        _current.reset(token)
+        exit_prediction(token)

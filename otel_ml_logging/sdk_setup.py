@@ -16,10 +16,17 @@ from collections.abc import Mapping
 from types import FrameType
 from typing import Any
 
+from opentelemetry import trace
 from opentelemetry.sdk._configuration import _OTelSDKConfigurator
+from opentelemetry.sdk.resources import Resource
 
+from otel_ml_logging.attributes import INSTRUMENTATION_SCOPE
+from otel_ml_logging.deferred import shared_emitter
 from otel_ml_logging.delivery import AccountedBatchLogRecordProcessor, AccountedBatchSpanProcessor, DeliveryStats
+from otel_ml_logging.direct_export import DirectPredictionExporter
+from otel_ml_logging.exporters.otlp_json import client_from_env
 from otel_ml_logging.log_context import install_log_record_factory
+from otel_ml_logging.version import __version__
 
 _logger = logging.getLogger(__name__)
 
@@ -38,6 +45,7 @@ ENV_DEFAULTS: Mapping[str, str] = {
 }
 
 _delivery_stats = DeliveryStats()
+_direct: DirectPredictionExporter | None = None
 _configured = threading.Event()
 
 
@@ -87,7 +95,36 @@ def initialize_sdk(**kwargs: Any) -> bool:
     )
     _OTelSDKConfigurator()._configure(**kwargs)  # type: ignore[no-untyped-call]
     install_log_record_factory()
+    _start_direct_export()
     return True
+
+
+def direct_exporter() -> DirectPredictionExporter | None:
+    """Return the fast path's exporter when traces and logs go by OTLP/HTTP JSON only, else None."""
+    return _direct
+
+
+def _start_direct_export() -> None:
+    global _direct
+    if os.environ.get("OTEL_TRACES_EXPORTER") != JSON_EXPORTER_NAME:
+        return
+    if os.environ.get("OTEL_LOGS_EXPORTER") != JSON_EXPORTER_NAME:
+        return
+    provider = trace.get_tracer_provider()
+    resource = getattr(provider, "resource", None)
+    if not isinstance(resource, Resource):
+        return
+    _direct = DirectPredictionExporter(
+        resource,
+        INSTRUMENTATION_SCOPE,
+        __version__,
+        client_from_env("TRACES", "/v1/traces"),
+        client_from_env("LOGS", "/v1/logs"),
+        _delivery_stats,
+    )
+    emitter = shared_emitter()
+    emitter.add_drain_hook(_direct.flush)
+    emitter.add_shutdown_hook(_direct.shutdown)
 
 
 def exit_on_sigterm() -> bool:

@@ -61,3 +61,21 @@ def test_truncation_keeps_the_limit_and_ends_with_the_marker():
     assert cut.endswith(TRUNCATION_MARKER)
     assert truncate("short", 40) == "short"
     assert len(to_attribute_value("y" * 10_000_000, 1024)) == 1024
+
+
+@pytest.mark.parametrize(
+    "value",
+    [1.5, math.nan, -math.inf, 7, 2**70, True, "s", "z" * 3000, b"\xff", {"a": [1]}, None, Colour.RED],
+)
+def test_fast_key_values_follow_the_same_rules_as_attribute_values(value):
+    from otel_ml_logging.config import LoggingDecoratorConfig
+    from otel_ml_logging.exporters.json_encoding import key_values
+    from otel_ml_logging.fields import FieldRecorder
+
+    recorder = FieldRecorder(LoggingDecoratorConfig(input_fields=["v"], max_value_length=64))
+    for payload in ({"v": value}, Holder(v=value)):
+        assert recorder.input_key_values(payload, "p.") == key_values(recorder.input_attributes(payload, "p."))
+
+
+class Holder(BaseModel):
+    v: object = None
