@@ -1,0 +1,1 @@
+"""Tests of deploy/: compose, Kubernetes manifests, Helm values, Kibana and Graylog objects."""

@@ -1,0 +1,182 @@
+"""deploy/compose: valid against the Compose Specification schema and following STYLE.md (Deployment)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from tests.deploy.conftest import COMPOSE_DIR, REPO_ROOT, SCHEMAS, load_compose, read_env_file
+
+ONE_SHOTS = {"setup", "traffic"}
+GO_DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$")
+
+
+def compose_validator() -> jsonschema.protocols.Validator:
+    schema = json.loads((SCHEMAS / "compose-spec.json").read_text())
+    checker = jsonschema.FormatChecker()
+    checker.checks("duration")(lambda value: not isinstance(value, str) or bool(GO_DURATION.match(value)))
+    return jsonschema.Draft202012Validator(schema, format_checker=checker)
+
+
+def test_compose_file_is_valid_against_the_compose_spec_schema():
+    _, compose, _ = load_compose()
+    errors = sorted(compose_validator().iter_errors(compose), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+
+
+def test_the_schema_check_rejects_an_invalid_compose_file():
+    _, compose, _ = load_compose()
+    compose["services"]["collector"]["depends_on"]["setup"]["condition"] = "service_ready"
+    compose["services"]["kibana"]["healthcheck"]["interval"] = "ten seconds"
+    errors = list(compose_validator().iter_errors(compose))
+    assert len(errors) >= 2
+
+
+def test_every_variable_is_defined_in_env_file():
+    _, _, missing = load_compose()
+    assert not missing, f"variables used in compose.yaml but not set in .env: {sorted(missing)}"
+
+
+def test_images_are_pinned_in_env_file():
+    env = read_env_file(COMPOSE_DIR / ".env")
+    images = {k: v for k, v in env.items() if k.endswith("_IMAGE")}
+    assert images
+    for key, image in images.items():
+        tag = image.rsplit(":", 1)[-1] if ":" in image.rsplit("/", 1)[-1] else ""
+        assert tag not in ("", "latest"), f"{key}={image} is not pinned to a version"
+    assert env["ELASTICSEARCH_IMAGE"].endswith(":8.14.3")
+    assert env["KIBANA_IMAGE"].rsplit(":", 1)[1] == env["ELASTICSEARCH_IMAGE"].rsplit(":", 1)[1]
+    assert env["GRAYLOG_IMAGE"].rsplit(":", 1)[1].startswith("6.")
+
+
+def test_images_and_ports_come_from_env_file():
+    raw, _, _ = load_compose()
+    for name, service in raw["services"].items():
+        assert str(service["image"]).startswith("${"), f"{name}: image must come from .env"
+        for port in service.get("ports", []):
+            assert str(port).startswith("${"), f"{name}: host port {port} not in .env"
+
+
+def test_long_running_services_have_healthchecks_and_every_service_a_memory_limit():
+    _, compose, _ = load_compose()
+    for name, service in compose["services"].items():
+        assert service.get("mem_limit") or service.get("deploy", {}).get("resources", {}).get("limits"), name
+        if name not in ONE_SHOTS:
+            assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+            assert not service["healthcheck"].get("disable"), name
+
+
+def test_dependencies_wait_for_health_or_completion():
+    _, compose, _ = load_compose()
+    for name, service in compose["services"].items():
+        depends_on = service.get("depends_on", {})
+        assert isinstance(depends_on, dict), f"{name}: depends_on must use the long form with conditions"
+        for dependency, spec in depends_on.items():
+            expected = "service_completed_successfully" if dependency in ONE_SHOTS else "service_healthy"
+            assert spec.get("condition") == expected, f"{name} -> {dependency}: {spec}"
+    order = compose["services"]
+    assert "setup" in order["collector"]["depends_on"], "templates must be installed before data arrives"
+    assert "model-service" in order["traffic"]["depends_on"]
+
+
+def test_collector_uses_the_split_config_files_merged_with_repeated_config():
+    _, compose, _ = load_compose()
+    collector = compose["services"]["collector"]
+    configs = [arg.split("=", 1)[1] for arg in collector["command"] if arg.startswith("--config=")]
+    assert len(configs) >= 3
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in collector["volumes"] if v.startswith("../")}
+    for config in configs:
+        assert config in mounts, f"{config} is not mounted from the repository"
+    env = collector["environment"]
+    for key in (
+        "ELASTICSEARCH_ENDPOINT",
+        "GELF_ENDPOINT",
+        "OTLP_GRPC_ENDPOINT",
+        "HEALTH_CHECK_ENDPOINT",
+        "COLLECTOR_STORAGE_DIR",
+    ):
+        assert env.get(key), key
+    assert env["GELF_ENDPOINT"].startswith("udp://graylog:")
+
+
+def test_collector_config_files_referenced_from_compose_exist():
+    _, compose, _ = load_compose()
+    missing = []
+    for name, service in compose["services"].items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                path = (COMPOSE_DIR / source).resolve()
+                if not path.is_file():
+                    missing.append(f"{name}: {path.relative_to(REPO_ROOT)}")
+    assert not missing, f"files mounted by compose.yaml do not exist: {missing}"
+
+
+def test_build_contexts_and_dockerfiles_exist():
+    _, compose, _ = load_compose()
+    for name, service in compose["services"].items():
+        if "build" not in service:
+            continue
+        context = (COMPOSE_DIR / service["build"]["context"]).resolve()
+        dockerfile = context / service["build"].get("dockerfile", "Dockerfile")
+        assert dockerfile.is_file(), f"{name}: {dockerfile} missing"
+
+
+def test_model_service_environment():
+    _, compose, _ = load_compose()
+    env = compose["services"]["model-service"]["environment"]
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://collector:4317"
+    assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "grpc"
+    assert env["OTEL_SERVICE_NAME"]
+    assert "service.version=" in env["OTEL_RESOURCE_ATTRIBUTES"]
+    assert env["REST_CONFIG"]
+
+
+def test_traffic_generator_sends_forty_predictions_with_five_errors():
+    _, compose, _ = load_compose()
+    command = compose["services"]["traffic"]["command"]
+    args = dict(zip(command[3::2], command[4::2], strict=False))
+    count, every = int(args["--count"]), int(args["--error-every"])
+    assert (count, count // every) == (40, 5)
+
+
+@pytest.mark.parametrize(
+    "dockerfile",
+    ["collector/Dockerfile", "deploy/model-service/Dockerfile", "deploy/setup/Dockerfile"],
+)
+def test_dockerfiles_are_labelled_and_run_as_non_root(dockerfile: str):
+    text = (REPO_ROOT / dockerfile).read_text()
+    final_stage = text.rsplit("\nFROM ", 1)[-1]
+    assert "org.opencontainers.image.source" in final_stage
+    users = re.findall(r"^USER\s+(\S+)", final_stage, flags=re.MULTILINE)
+    assert users, f"{dockerfile}: no USER in the final stage"
+    assert not users[-1].startswith(("root", "0")), f"{dockerfile}: final USER {users}"
+
+
+def test_collector_dockerfile_builds_with_ocb_and_ships_distroless():
+    text = (REPO_ROOT / "collector" / "Dockerfile").read_text()
+    assert "go.opentelemetry.io/collector/cmd/builder@" in text
+    assert "--config=builder-config.yaml" in text
+    assert "distroless/static" in text
+    assert ":nonroot" in text
+    # ocb's version is derived from the otlpreceiver pin of builder-config.yaml (see the Dockerfile).
+    pattern = re.search(r"sed -n 's#\.\*(?P<module>[^ ]+) ", text)
+    assert pattern, "the Dockerfile must derive the ocb version from builder-config.yaml"
+    builder = yaml.safe_load((REPO_ROOT / "collector" / "builder-config.yaml").read_text())
+    modules = {
+        m["gomod"].split()[0]
+        for section in ("receivers", "processors", "exporters", "extensions")
+        for m in builder.get(section, [])
+    }
+    assert pattern.group("module") in modules
+
+
+def test_model_service_dockerfile_starts_with_zero_code_instrumentation():
+    text = (REPO_ROOT / "deploy" / "model-service" / "Dockerfile").read_text()
+    assert '"opentelemetry-instrument", "uvicorn", "rest_model_service.main:app"' in text
+    assert Path(REPO_ROOT / "examples" / "insurance_charges_model" / "rest_config.yaml").is_file()
