@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks of prediction logging approaches (see bench/README.md)."""

@@ -1,0 +1,135 @@
+"""Side-by-side prediction logging benchmark: ``python -m bench`` (or ``make bench``).
+
+Runs every scenario of bench/scenarios.py in its own process against the real ocb-built collector,
+in one run, and writes bench/results/results.{json,md} and bench/results/results.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from bench.report import write_report  # noqa: E402
+from tests.support.collector import RunningCollector, run_collector  # noqa: E402
+
+WARMUP = 500
+TELEMETRY = ["json-logger", "otel-sdk", "otel-ml-logging"]
+SPANS = "otelcol_receiver_accepted_spans"
+LOG_RECORDS = "otelcol_receiver_accepted_log_records"
+
+
+def pin(pid: int, cpu: int) -> None:
+    """Pin every thread of process ``pid`` to ``cpu`` (threads created later inherit it)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        os.sched_setaffinity(int(task.name), {cpu})
+
+
+def run_worker(scenario: str, mode: str, count: int, settings: dict[str, str], rate: float) -> dict[str, Any]:
+    """Run one scenario in a fresh interpreter and return its JSON result."""
+    command = [sys.executable, "-m", "bench.worker", scenario, "--mode", mode, "--count", str(count)]
+    if "cpu" in settings:
+        command = ["taskset", "-c", settings["cpu"], *command]
+    command += ["--rate", str(rate)] + [f"--setting={k}={v}" for k, v in settings.items()]
+    completed = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"{scenario} {mode} failed:\n{completed.stdout}\n{completed.stderr}")
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
+
+
+def received(collector: RunningCollector) -> tuple[float, float]:
+    """Spans and log records the collector's OTLP receiver has accepted so far."""
+    return collector.metric(SPANS), collector.metric(LOG_RECORDS)
+
+
+def wait_delivered(collector: RunningCollector, before: tuple[float, float], expected: int) -> tuple[int, float]:
+    """Wait until ``expected`` predictions (1 span + 2 records each) arrived or arrivals stopped for 5 s."""
+    last_change, last = time.monotonic(), (-1.0, -1.0)
+    while True:
+        spans, records = received(collector)
+        delivered = int(min(spans - before[0], (records - before[1]) / 2))
+        now = time.monotonic()
+        if (spans, records) != last:
+            last, last_change = (spans, records), now
+        if delivered >= expected or now - last_change > 5.0:
+            return delivered, now
+        time.sleep(0.05)
+
+
+def throughput(collector: RunningCollector, scenario: str, count: int, settings: dict[str, str]) -> dict[str, Any]:
+    """Fully delivered predictions per second, from the first prediction to the last record received."""
+    before = received(collector)
+    started = time.monotonic()
+    result = run_worker(scenario, "throughput", count, settings, 0)
+    if scenario == "bare":
+        delivered, arrived = count + WARMUP, time.monotonic()
+    elif scenario == "json-logger":
+        delivered, arrived = result["finish"]["delivered_records"] // 2, time.monotonic()
+    else:
+        delivered, arrived = wait_delivered(collector, before, count + WARMUP)
+    result["delivered_predictions"] = delivered
+    result["expected_predictions"] = count + WARMUP
+    result["dropped_predictions"] = count + WARMUP - delivered
+    result["delivered_per_second"] = delivered / (arrived - started)
+    result["submitted_per_second"] = count / result["submit_seconds"]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--latency-count", type=int, default=5000, help="paced predictions per latency run")
+    parser.add_argument("--rate", type=float, default=1000.0, help="pace of latency runs, predictions/s")
+    parser.add_argument("--throughput-count", type=int, default=30000, help="predictions per throughput run")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin the collector and workers to separate cores")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {
+        "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": _cpus()},
+        "settings": vars(args) | {"out": str(args.out), "warmup": WARMUP},
+        "latency": {},
+        "throughput": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="otel-ml-bench-") as scratch:
+        configs = [REPO_ROOT / "collector" / "config.yaml", REPO_ROOT / "bench" / "collector.bench.yaml"]
+        with run_collector(configs, {"COLLECTOR_LOG_LEVEL": "warn"}, Path(scratch) / "storage") as collector:
+            cpus = sorted(os.sched_getaffinity(0))
+            pinned = not args.no_pin and len(cpus) >= 2 and shutil.which("taskset") is not None
+            results["machine"]["pinned"] = pinned
+            settings = {
+                "grpc_endpoint": collector.otlp_grpc_endpoint,
+                "http_endpoint": collector.otlp_http_endpoint,
+                "json_log_path": str(Path(scratch) / "predictions.log"),
+            }
+            if pinned:
+                pin(collector.process.pid, cpus[-1])
+                settings["cpu"] = str(cpus[0])
+            for scenario in ["bare", *TELEMETRY]:
+                print(f"latency: {scenario}", flush=True)
+                results["latency"][scenario] = run_worker(scenario, "latency", args.latency_count, settings, args.rate)
+            for scenario in ["bare", *TELEMETRY]:
+                print(f"throughput: {scenario}", flush=True)
+                Path(settings["json_log_path"]).unlink(missing_ok=True)
+                results["throughput"][scenario] = throughput(collector, scenario, args.throughput_count, settings)
+    write_report(results, args.out)
+    print((args.out / "results.md").read_text())
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""Turn bench results into results.json, results.md (ratios measured in one run) and results.png."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def _us(ns: float) -> float:
+    return ns / 1000.0
+
+
+def rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per scenario: added latency vs bare, throughput, drops, memory."""
+    latency = results["latency"]
+    bare_median, bare_p99 = latency["bare"]["median_ns"], latency["bare"]["p99_ns"]
+    table = []
+    for scenario, measured in latency.items():
+        added_median = max(0.0, _us(measured["median_ns"] - bare_median))
+        row: dict[str, Any] = {
+            "scenario": scenario,
+            "median_us": _us(measured["median_ns"]),
+            "p99_us": _us(measured["p99_ns"]),
+            "added_median_us": added_median,
+            "added_p99_us": max(0.0, _us(measured["p99_ns"] - bare_p99)),
+            "peak_rss_mib": measured["peak_rss_kib"] / 1024,
+        }
+        through = results["throughput"].get(scenario)
+        bare_through = results["throughput"].get("bare")
+        if through and bare_through:
+            row["b2b_added_median_us"] = max(0.0, _us(through["median_ns"] - bare_through["median_ns"]))
+            row["b2b_added_p99_us"] = max(0.0, _us(through["p99_ns"] - bare_through["p99_ns"]))
+        if through and scenario != "bare":
+            row |= {
+                "delivered_per_s": through["delivered_per_second"],
+                "submitted_per_s": through["submitted_per_second"],
+                "dropped": through["dropped_predictions"],
+                "expected": through["expected_predictions"],
+                "peak_rss_mib": max(row["peak_rss_mib"], through["peak_rss_kib"] / 1024),
+            }
+        table.append(row)
+    ours = next((r for r in table if r["scenario"] == "otel-ml-logging"), None)
+    for row in table:
+        if ours and row["added_median_us"] and ours["added_median_us"]:
+            row["added_median_vs_ours"] = row["added_median_us"] / ours["added_median_us"]
+        if ours and row.get("delivered_per_s") and ours.get("delivered_per_s"):
+            row["delivered_vs_ours"] = row["delivered_per_s"] / ours["delivered_per_s"]
+    return table
+
+
+def markdown(results: dict[str, Any], table: list[dict[str, Any]]) -> str:
+    """A markdown table with the machine it ran on."""
+    machine = results["machine"]
+    lines = [
+        f"Measured in one run on {machine['platform']}, Python {machine['python']}, {machine['cpus']} CPUs"
+        + (" (benchmark process and collector pinned to separate cores)." if machine.get("pinned") else "."),
+        f"Latency: {results['settings']['latency_count']} predictions paced at {results['settings']['rate']:.0f}/s; "
+        f"throughput: {results['settings']['throughput_count']} predictions back to back "
+        f"(+{results['settings']['warmup']} warm-up), delivered = received by the collector.",
+        "",
+        "| scenario | added median µs (paced) | added p99 µs (paced) | added median µs (back to back) | "
+        "added p99 µs (back to back) | × ours (paced median) | delivered pred/s | × ours | dropped / expected "
+        "| peak RSS MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in table:
+        delivered = f"{row['delivered_per_s']:,.0f}" if "delivered_per_s" in row else "-"
+        dropped = f"{row['dropped']} / {row['expected']}" if "dropped" in row else "-"
+        lines.append(
+            f"| {row['scenario']} | {row['added_median_us']:.1f} | {row['added_p99_us']:.1f} | "
+            f"{row.get('b2b_added_median_us', 0.0):.1f} | {row.get('b2b_added_p99_us', 0.0):.1f} | "
+            f"{row.get('added_median_vs_ours', float('nan')):.1f} | {delivered} | "
+            f"{row.get('delivered_vs_ours', float('nan')):.2f} | {dropped} | {row['peak_rss_mib']:.0f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def plot(table: list[dict[str, Any]], path: Path) -> None:
+    """Two bar charts: added latency (median, p99) and delivered predictions per second."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [row["scenario"] for row in table]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    positions = range(len(names))
+    left.bar([p - 0.2 for p in positions], [r["added_median_us"] for r in table], 0.4, label="median")
+    left.bar([p + 0.2 for p in positions], [r["added_p99_us"] for r in table], 0.4, label="p99")
+    left.set_xticks(list(positions), names, rotation=15)
+    left.set_yscale("symlog")
+    left.set_ylabel("µs added per prediction (request thread)")
+    left.legend()
+    through = [r for r in table if "delivered_per_s" in r]
+    right.bar([r["scenario"] for r in through], [r["delivered_per_s"] for r in through], color="tab:green")
+    right.set_ylabel("predictions/s fully delivered")
+    right.tick_params(axis="x", rotation=15)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def write_report(results: dict[str, Any], out: Path) -> None:
+    """Write results.json, results.md and results.png into ``out``."""
+    table = rows(results)
+    results["table"] = table
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+    (out / "results.md").write_text(markdown(results, table))
+    plot(table, out / "results.png")
