@@ -62,16 +62,34 @@ def show_elasticsearch(es: Any, count: int) -> None:
     errors = es.request(
         "POST",
         f"/{LOGS}/_search",
-        {"size": 0, "query": {"term": {"log.level": "ERROR"}}, "aggs": {"types": {"terms": {"field": "error.type"}}}},
+        {
+            "size": 0,
+            "query": {"term": {"event.action": "ml.prediction.exception"}},
+            "aggs": {"types": {"terms": {"field": "error.type"}}},
+        },
     )["aggregations"]["types"]["buckets"]
     print("errors by type: " + ", ".join(f"{b['key']} x{b['doc_count']}" for b in errors))
     (created,) = es.search(LOGS, {"size": 1, "query": {"term": {"event.action": "ml.prediction.created"}}})
+    created = flatten(created)
     prediction_id, trace_id = created["ml.prediction.id"], created["trace.id"]
     print(f"\none prediction, {prediction_id}, joined on trace.id {trace_id}:")
-    for doc in es.search(LOGS, {"size": 10, "query": {"term": {"trace.id": trace_id}}, "sort": ["@timestamp"]}):
+    for hit in es.search(LOGS, {"size": 10, "query": {"term": {"trace.id": trace_id}}, "sort": ["@timestamp"]}):
+        doc = flatten(hit)
         print(f"  log   {doc['@timestamp']}  {doc.get('log.level', ''):<5}  {doc.get('message')}")
-    for doc in es.search(TRACES, {"size": 10, "query": {"term": {"trace.id": trace_id}}}):
-        print(f"  span  {doc.get('span.name') or doc.get('name')}  {doc.get('span.id')}")
+    for hit in es.search(TRACES, {"size": 10, "query": {"term": {"trace.id": trace_id}}}):
+        doc = flatten(hit)
+        print(f"  span  {doc.get('span.name')}  span.id={doc.get('span.id')}  parent.id={doc.get('parent.id')}")
+
+
+def flatten(document: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Dotted keys for a document whose _source nests objects."""
+    flat: dict[str, Any] = {}
+    for key, value in document.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = value
+    return flat
 
 
 def run_full(count: int) -> None:

@@ -93,3 +93,20 @@ def test_openapi_documents_prediction_id():
 def test_standalone_logging_decorator_generates_an_id(telemetry):
     OTelLoggingDecorator().set_model(ScoringModel()).predict(ScoringInput(temperature=1, city="x"))
     uuid.UUID(telemetry.spans()[0].attributes["ml.prediction.id"])
+
+
+def test_misconfigured_decorator_fails_service_start_up_naming_the_field():
+    configuration = ServiceConfiguration(
+        models=[
+            {
+                "class_path": "tests.plugin.models.ScoringModel",
+                "create_endpoint": True,
+                "decorators": [
+                    PREDICTION_ID,
+                    {"class_path": "otel_ml_logging.OTelLoggingDecorator", "configuration": {"input_fields": ["town"]}},
+                ],
+            }
+        ]
+    )
+    with pytest.raises(ValueError, match=r"input_fields names unknown field\(s\) 'town'.*valid names: temperature"):
+        create_app(configuration, wait_for_model_creation=True)
