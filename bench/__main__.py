@@ -55,34 +55,40 @@ def received(collector: RunningCollector) -> tuple[float, float]:
 
 
 def wait_delivered(collector: RunningCollector, before: tuple[float, float], expected: int) -> tuple[int, float]:
-    """Wait until ``expected`` predictions (1 span + 2 records each) arrived or arrivals stopped for 5 s."""
-    last_change, last = time.monotonic(), (-1.0, -1.0)
+    """Wait until ``expected`` predictions (1 span + 2 records each) arrived or arrivals stopped for 5 s.
+
+    Returns the count and the wall-clock time the last of them was seen.
+    """
+    last_change, last = time.time(), (-1.0, -1.0)
     while True:
         spans, records = received(collector)
         delivered = int(min(spans - before[0], (records - before[1]) / 2))
-        now = time.monotonic()
+        now = time.time()
         if (spans, records) != last:
             last, last_change = (spans, records), now
-        if delivered >= expected or now - last_change > 5.0:
+        if delivered >= expected:
             return delivered, now
-        time.sleep(0.05)
+        if now - last_change > 5.0:
+            return delivered, last_change
+        time.sleep(0.02)
 
 
 def throughput(collector: RunningCollector, scenario: str, count: int, settings: dict[str, str]) -> dict[str, Any]:
     """Fully delivered predictions per second, from the first prediction to the last record received."""
     before = received(collector)
-    started = time.monotonic()
     result = run_worker(scenario, "throughput", count, settings, 0)
     if scenario == "bare":
-        delivered, arrived = count + WARMUP, time.monotonic()
+        delivered, arrived = count + WARMUP, time.time()
     elif scenario == "json-logger":
-        delivered, arrived = result["finish"]["delivered_records"] // 2, time.monotonic()
+        delivered, arrived = result["finish"]["delivered_records"] // 2, time.time()
     else:
         delivered, arrived = wait_delivered(collector, before, count + WARMUP)
     result["delivered_predictions"] = delivered
     result["expected_predictions"] = count + WARMUP
     result["dropped_predictions"] = count + WARMUP - delivered
-    result["delivered_per_second"] = delivered / (arrived - started)
+    # from the first timed prediction (the worker's wall clock) to the last item received; the
+    # warm-up predictions were made, and counted as delivered, before that
+    result["delivered_per_second"] = max(0, delivered - WARMUP) / (arrived - result["started_wall"])
     result["submitted_per_second"] = count / result["submit_seconds"]
     return result
 

@@ -48,6 +48,7 @@ def main() -> None:
     for _ in range(500):  # warm-up: imports, connections, caches
         scenario.predict(SAMPLE)
     result: dict[str, object] = {"scenario": args.scenario, "mode": args.mode, "count": args.count}
+    result["started_wall"] = time.time()
     started = time.perf_counter()
     samples = sorted(measure_latency(scenario.predict, args.count, args.rate if args.mode == "latency" else 0))
     result["submit_seconds"] = time.perf_counter() - started

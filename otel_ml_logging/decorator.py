@@ -14,7 +14,7 @@ from typing import Any
 from ml_base.decorator import MLModelDecorator
 from opentelemetry import _logs, context, trace
 from opentelemetry._logs import SeverityNumber
-from opentelemetry.sdk.trace.sampling import Sampler
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, DEFAULT_ON, Sampler
 from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from otel_ml_logging import attributes as attr
@@ -39,6 +39,7 @@ from otel_ml_logging.version import __version__
 _logger = logging.getLogger(__name__)
 Attributes = dict[str, AttributeValue]
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_METRIC_LABEL_KEYS = (attr.ML_MODEL_NAME, attr.ML_MODEL_VERSION, attr.ML_PREDICTION_STATUS)
 _time_ns = time.time_ns
 _perf_ns = time.perf_counter_ns
 
@@ -75,6 +76,7 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
         state["_telemetry_failures"] = 0
         state["_deferred"] = None  # decided on the first prediction, once providers are set up
         state["_metric_counts"] = {}
+        state["_metric_labels"] = {}
         install_log_record_factory()
         if model is not None:
             self.set_model(model)
@@ -215,16 +217,14 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
         assert route.exporter is not None
         if facts.parent is not None:
             sampled = facts.parent.trace_flags.sampled
-        elif route.sampler is not None:
+        elif route.sampler is None or route.sampler is DEFAULT_ON or route.sampler is ALWAYS_ON:
+            sampled = True
+        else:
             decision = route.sampler.should_sample(None, facts.trace_id, self.__dict__["_span_name"], SpanKind.INTERNAL)
             sampled = decision.decision.is_sampled()  # type: ignore[no-untyped-call]
-        else:
-            sampled = True
         span, records = route.encoder.encode(facts, sampled)
         route.exporter.add(span, records)
-        error_type = qualified_type_name(facts.error) if facts.error is not None else None
-        status = attr.STATUS_SUCCESS if facts.error is None else attr.STATUS_ERROR
-        self._record_metrics(route.encoder.base_attributes(facts), status, facts.latency_ms, error_type, batched=True)
+        self._count_prediction(facts)
 
     def _build_deferred(self, facts: PredictionFacts) -> None:
         route: _Route = self.__dict__["_deferred"]
@@ -397,9 +397,7 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
             event_name=event_name,
         )
 
-    def _record_metrics(
-        self, base: Attributes, status: str, latency_ms: float, error_type: str | None, batched: bool = False
-    ) -> None:
+    def _record_metrics(self, base: Attributes, status: str, latency_ms: float, error_type: str | None) -> None:
         instruments: PredictionInstruments | None = self.__dict__["_instruments"]
         if instruments is None:
             return
@@ -409,14 +407,25 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
             attr.ML_PREDICTION_STATUS: status,
         }
         instruments.duration.record(latency_ms / 1e3, labels)
-        if batched:  # counters are added once per drained batch (see _flush_metric_counts)
-            key = (labels[attr.ML_MODEL_NAME], labels[attr.ML_MODEL_VERSION], status, error_type)
-            counts: dict[tuple[Any, ...], int] = self.__dict__["_metric_counts"]
-            counts[key] = counts.get(key, 0) + 1
-            return
         instruments.predictions.add(1, labels)
         if error_type is not None:
             instruments.errors.add(1, _error_labels(labels, error_type))
+
+    def _count_prediction(self, facts: PredictionFacts) -> None:
+        """Record the latency now; add the counts once per drained batch (see _flush_metric_counts)."""
+        instruments: PredictionInstruments | None = self.__dict__["_instruments"]
+        if instruments is None:
+            return
+        error_type = qualified_type_name(facts.error) if facts.error is not None else None
+        key = (facts.model_name, facts.model_version, attr.STATUS_SUCCESS if error_type is None else attr.STATUS_ERROR)
+        labels_by_key: dict[tuple[str, str, str], dict[str, AttributeValue]] = self.__dict__["_metric_labels"]
+        labels = labels_by_key.get(key)
+        if labels is None:
+            labels = labels_by_key[key] = dict(zip(_METRIC_LABEL_KEYS, key, strict=True))
+        instruments.duration.record(facts.latency_ms / 1e3, labels)
+        counts: dict[tuple[Any, ...], int] = self.__dict__["_metric_counts"]
+        count_key = (*key, error_type)
+        counts[count_key] = counts.get(count_key, 0) + 1
 
     def _flush_metric_counts(self) -> None:
         """Add the counts accumulated by the direct path to the counters (emitter thread)."""

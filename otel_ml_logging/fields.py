@@ -99,6 +99,7 @@ class FieldRecorder:
         self._salt = hash_salt.encode()
         self._inputs = config.input_fields
         self._outputs = config.output_fields
+        self._keys: dict[str, dict[str, str]] = {}  # prefix -> field name -> attribute key
 
     def input_attributes(self, payload: Any, prefix: str) -> dict[str, AttributeValue]:
         """Attributes for the configured input fields of ``payload``."""
@@ -135,6 +136,9 @@ class FieldRecorder:
     def _key_values(self, payload: Any, names: tuple[str, ...], prefix: str) -> list[dict[str, Any]]:
         plain = isinstance(payload, BaseModel)
         max_length = self._max_length
+        keys = self._keys.get(prefix)
+        if keys is None:
+            keys = self._keys[prefix] = {name: prefix + name for name in (*self._inputs, *self._outputs)}
         key_values: list[dict[str, Any]] = []
         for name in names:
             raw = getattr(payload, name, None) if plain else read_field(payload, name)
@@ -158,7 +162,7 @@ class FieldRecorder:
                 if converted is None:
                     continue
                 value = _JSON_VALUE[type(converted)](converted)
-            key_values.append({"key": prefix + name, "value": value})
+            key_values.append({"key": keys[name], "value": value})
         return key_values
 
     def _digest(self, raw: Any) -> str:

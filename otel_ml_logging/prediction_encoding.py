@@ -41,6 +41,7 @@ class PredictionEncoder:
         self._span_name = span_name
         self._code_function = {"key": "code.function.name", "value": {"stringValue": code_function}}
         self._records = frozenset(config.records)
+        self._model_kvs: dict[tuple[str, str], list[JsonObject]] = {}
 
     def base_attributes(self, facts: PredictionFacts) -> dict[str, AttributeValue]:
         """Model name, version and prediction id."""
@@ -50,10 +51,22 @@ class PredictionEncoder:
             attr.ML_PREDICTION_ID: truncate(facts.prediction_id, self._config.max_value_length),
         }
 
+    def _base_key_values(self, facts: PredictionFacts) -> list[JsonObject]:
+        """Model name and version (encoded once per model) and the prediction id."""
+        model = (facts.model_name, facts.model_version)
+        model_kvs = self._model_kvs.get(model)
+        if model_kvs is None:
+            model_kvs = self._model_kvs[model] = key_values(
+                {attr.ML_MODEL_NAME: facts.model_name, attr.ML_MODEL_VERSION: facts.model_version}
+            )
+        prediction_id = truncate(facts.prediction_id, self._config.max_value_length)
+        return [*model_kvs, {"key": attr.ML_PREDICTION_ID, "value": {"stringValue": prediction_id}}]
+
     def encode(self, facts: PredictionFacts, span_sampled: bool) -> tuple[JsonObject | None, list[JsonObject]]:
         """Return the span (None when not sampled or disabled) and the log records of a prediction."""
         prefix_in, prefix_out = attr.ML_PREDICTION_INPUT_PREFIX, attr.ML_PREDICTION_OUTPUT_PREFIX
-        base = key_values(self.base_attributes(facts))
+        base = self._base_key_values(facts)
+        observed = time.time_ns()
         keep_payload = facts.sampled_payload or facts.error is not None
         inputs = self._fields.input_key_values(facts.data, prefix_in) if keep_payload else []
         trace_id, span_id = f"{facts.trace_id:032x}", f"{facts.span_id:016x}"
@@ -62,6 +75,7 @@ class PredictionEncoder:
             records.append(
                 _record(
                     facts.requested_ns,
+                    observed,
                     _SEVERITY_INFO,
                     "INFO",
                     attr.BODY_REQUESTED,
@@ -83,6 +97,7 @@ class PredictionEncoder:
                 records.append(
                     _record(
                         facts.end_ns,
+                        observed,
                         _SEVERITY_INFO,
                         "INFO",
                         attr.BODY_CREATED,
@@ -131,6 +146,7 @@ class PredictionEncoder:
                 records.append(
                     _record(
                         facts.end_ns,
+                        observed,
                         _SEVERITY_ERROR,
                         "ERROR",
                         attr.BODY_EXCEPTION,
@@ -170,6 +186,7 @@ def _merge(first: list[JsonObject], later: list[JsonObject]) -> list[JsonObject]
 
 def _record(
     timestamp: int,
+    observed: int,
     severity_number: int,
     severity_text: str,
     body: str,
@@ -180,7 +197,7 @@ def _record(
 ) -> JsonObject:
     return {
         "timeUnixNano": str(timestamp),
-        "observedTimeUnixNano": str(time.time_ns()),
+        "observedTimeUnixNano": str(observed),
         "severityNumber": severity_number,
         "severityText": severity_text,
         "body": {"stringValue": body},
