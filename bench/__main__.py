@@ -21,6 +21,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from bench.elasticsearch_rate import measure as measure_elasticsearch  # noqa: E402
 from bench.report import write_report  # noqa: E402
 from tests.support.collector import RunningCollector, run_collector  # noqa: E402
 
@@ -99,6 +100,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0, help="pace of latency runs, predictions/s")
     parser.add_argument("--throughput-count", type=int, default=30000, help="predictions per throughput run")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
+    parser.add_argument("--es-rate", type=float, default=3000.0, help="predictions/s (2 records each) into ES")
+    parser.add_argument("--es-seconds", type=float, default=20.0, help="duration of the Elasticsearch run")
+    parser.add_argument("--skip-elasticsearch", action="store_true", help="skip the Elasticsearch run")
     parser.add_argument("--no-pin", action="store_true", help="do not pin the collector and workers to separate cores")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -129,6 +133,12 @@ def main() -> None:
                 print(f"throughput: {scenario}", flush=True)
                 Path(settings["json_log_path"]).unlink(missing_ok=True)
                 results["throughput"][scenario] = throughput(collector, scenario, args.throughput_count, settings)
+        if not args.skip_elasticsearch:
+            print("elasticsearch: sustained records/s through the collector", flush=True)
+            results["elasticsearch"] = [
+                measure_elasticsearch(Path(scratch) / f"es-{spans}", args.es_rate, args.es_seconds, spans)
+                for spans in (False, True)
+            ]
     write_report(results, args.out)
     print((args.out / "results.md").read_text())
 

@@ -73,6 +73,24 @@ def markdown(results: dict[str, Any], table: list[dict[str, Any]]) -> str:
             f"{row.get('added_median_vs_ours', float('nan')):.1f} | {delivered} | "
             f"{row.get('delivered_vs_ours', float('nan')):.2f} | {dropped} | {row['peak_rss_mib']:.0f} |"
         )
+    runs = results.get("elasticsearch") or []
+    if runs:
+        lines += [
+            "",
+            "Into the real Elasticsearch (one node, 1 GiB heap, same 2 cores) through the bundled collector:",
+            "",
+            "| telemetry | log records/s offered | log records/s indexed, end to end | indexed / expected | lost "
+            "| CPU s (in the run) |",
+            "|---|---:|---:|---:|---:|---|",
+        ]
+        for es in runs:
+            cpu = ", ".join(f"{name} {seconds:.1f}" for name, seconds in es["cpu_seconds"].items())
+            what = "2 records + 1 span per prediction" if es["with_spans"] else "2 records per prediction"
+            lines.append(
+                f"| {what} | {es['offered_records_per_second']:,.0f} | {es['indexed_records_per_second']:,.0f} | "
+                f"{es['records_indexed']:,} / {es['records_expected']:,} | {es['records_lost']} | {cpu} "
+                f"in {es['seconds_until_all_indexed']:.0f} s |"
+            )
     return "\n".join(lines) + "\n"
 
 
