@@ -99,7 +99,10 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
         super().set_model(model)
         state = self.__dict__
         state["_span_name"] = f"predict {model.qualified_name}"
-        predict = type(model).predict
+        innermost = model
+        while isinstance(innermost, MLModelDecorator) and innermost.__dict__.get("_model") is not None:
+            innermost = innermost.__dict__["_model"]  # other decorators in between: name the model's own code
+        predict = type(innermost).predict
         state["_code_function"] = f"{predict.__module__}.{predict.__qualname__}"
         return self
 

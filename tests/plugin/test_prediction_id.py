@@ -72,6 +72,7 @@ def test_every_record_of_a_served_prediction_carries_its_id(telemetry, decorator
     assert {r.log_record.attributes["ml.prediction.id"] for r in records} == {prediction_id}
     (span,) = [s for s in telemetry.spans() if s.name == "predict scoring_model"]
     assert span.attributes["ml.prediction.id"] == prediction_id
+    assert span.attributes["code.function.name"] == "tests.plugin.models.ScoringModel.predict"
 
 
 def test_openapi_documents_prediction_id():
