@@ -76,7 +76,7 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
         state["_telemetry_failures"] = 0
         state["_deferred"] = None  # decided on the first prediction, once providers are set up
         state["_metric_counts"] = {}
-        state["_metric_labels"] = {}
+        state["_metric_label_cache"] = {}
         install_log_record_factory()
         if model is not None:
             self.set_model(model)
@@ -404,11 +404,7 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
         instruments: PredictionInstruments | None = self.__dict__["_instruments"]
         if instruments is None:
             return
-        labels = {
-            attr.ML_MODEL_NAME: base[attr.ML_MODEL_NAME],
-            attr.ML_MODEL_VERSION: base[attr.ML_MODEL_VERSION],
-            attr.ML_PREDICTION_STATUS: status,
-        }
+        labels = self._metric_labels(str(base[attr.ML_MODEL_NAME]), str(base[attr.ML_MODEL_VERSION]), status)
         instruments.duration.record(latency_ms / 1e3, labels)
         instruments.predictions.add(1, labels)
         if error_type is not None:
@@ -420,15 +416,22 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
         if instruments is None:
             return
         error_type = qualified_type_name(facts.error) if facts.error is not None else None
-        key = (facts.model_name, facts.model_version, attr.STATUS_SUCCESS if error_type is None else attr.STATUS_ERROR)
-        labels_by_key: dict[tuple[str, str, str], dict[str, AttributeValue]] = self.__dict__["_metric_labels"]
-        labels = labels_by_key.get(key)
-        if labels is None:
-            labels = labels_by_key[key] = dict(zip(_METRIC_LABEL_KEYS, key, strict=True))
-        instruments.duration.record(facts.latency_ms / 1e3, labels)
+        status = attr.STATUS_SUCCESS if error_type is None else attr.STATUS_ERROR
+        instruments.duration.record(
+            facts.latency_ms / 1e3, self._metric_labels(facts.model_name, facts.model_version, status)
+        )
         counts: dict[tuple[Any, ...], int] = self.__dict__["_metric_counts"]
-        count_key = (*key, error_type)
+        count_key = (facts.model_name, facts.model_version, status, error_type)
         counts[count_key] = counts.get(count_key, 0) + 1
+
+    def _metric_labels(self, model_name: str, model_version: str, status: str) -> dict[str, AttributeValue]:
+        """Return the metric attributes of a model version and status (built once, then reused)."""
+        cache: dict[tuple[str, str, str], dict[str, AttributeValue]] = self.__dict__["_metric_label_cache"]
+        key = (model_name, model_version, status)
+        labels = cache.get(key)
+        if labels is None:
+            labels = cache[key] = dict(zip(_METRIC_LABEL_KEYS, key, strict=True))
+        return labels
 
     def _flush_metric_counts(self) -> None:
         """Add the counts accumulated by the direct path to the counters (emitter thread)."""
@@ -438,11 +441,7 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
             return
         self.__dict__["_metric_counts"] = {}
         for (model_name, model_version, status, error_type), count in counts.items():
-            labels = {
-                attr.ML_MODEL_NAME: model_name,
-                attr.ML_MODEL_VERSION: model_version,
-                attr.ML_PREDICTION_STATUS: status,
-            }
+            labels = self._metric_labels(model_name, model_version, status)
             instruments.predictions.add(count, labels)
             if error_type is not None:
                 instruments.errors.add(count, _error_labels(labels, error_type))

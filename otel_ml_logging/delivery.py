@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,18 +98,28 @@ class DeliveryStats:
         _say(logging.WARNING if lost else logging.INFO, self.report())
 
 
+def _counted(
+    stats: DeliveryStats, signal: str, name: str, export: Callable[[], object], success: object, batch: Sequence[object]
+) -> bool:
+    """Run one export, count its outcome; an exporter that raises counts as a failure."""
+    try:
+        ok = export() is success
+    except Exception:
+        _logger.debug("%s exporter raised", signal, exc_info=True)
+        ok = False
+    stats.outcome(signal, len(batch), ok, name)
+    return ok
+
+
 class _AccountingSpanExporter(SpanExporter):
     def __init__(self, inner: SpanExporter, stats: DeliveryStats) -> None:
         self._inner, self._stats, self._name = inner, stats, type(inner).__name__
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        try:
-            result = self._inner.export(spans)
-        except Exception:
-            _logger.debug("span exporter raised", exc_info=True)
-            result = SpanExportResult.FAILURE
-        self._stats.outcome("spans", len(spans), result is SpanExportResult.SUCCESS, self._name)
-        return result
+        ok = _counted(
+            self._stats, "spans", self._name, lambda: self._inner.export(spans), SpanExportResult.SUCCESS, spans
+        )
+        return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
         self._inner.shutdown()
@@ -123,13 +133,9 @@ class _AccountingLogRecordExporter(LogRecordExporter):
         self._inner, self._stats, self._name = inner, stats, type(inner).__name__
 
     def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
-        try:
-            result = self._inner.export(batch)
-        except Exception:
-            _logger.debug("log record exporter raised", exc_info=True)
-            result = LogRecordExportResult.FAILURE
-        self._stats.outcome("log records", len(batch), result is LogRecordExportResult.SUCCESS, self._name)
-        return result
+        success = LogRecordExportResult.SUCCESS
+        ok = _counted(self._stats, "log records", self._name, lambda: self._inner.export(batch), success, batch)
+        return success if ok else LogRecordExportResult.FAILURE
 
     def shutdown(self) -> None:
         self._inner.shutdown()  # type: ignore[no-untyped-call]

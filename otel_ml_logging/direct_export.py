@@ -13,7 +13,6 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -21,7 +20,7 @@ from opentelemetry.sdk.resources import Resource
 
 from otel_ml_logging.delivery import DeliveryStats
 from otel_ml_logging.exporters.http_client import OTLPHttpClient
-from otel_ml_logging.exporters.json_encoding import JsonObject, key_values
+from otel_ml_logging.exporters.json_encoding import LOGS, SPANS, JsonObject, Signal, envelope, key_values
 
 MAX_BATCH = 2048
 MAX_REQUESTS_IN_FLIGHT = 4
@@ -70,9 +69,9 @@ class DirectPredictionExporter:
             spans, self._spans = self._spans, []
             records, self._records = self._records, []
         if spans:
-            self._enqueue(self._traces, "spans", spans, "resourceSpans", "scopeSpans", "spans")
+            self._enqueue(self._traces, "spans", SPANS, spans)
         if records:
-            self._enqueue(self._logs, "log records", records, "resourceLogs", "scopeLogs", "logRecords")
+            self._enqueue(self._logs, "log records", LOGS, records)
 
     def wait_sent(self, timeout: float = 30.0) -> bool:
         """Wait until every batch handed to the sender has been posted (or given up on)."""
@@ -91,19 +90,9 @@ class DirectPredictionExporter:
         self._traces.shutdown()
         self._logs.shutdown()
 
-    def _enqueue(
-        self, client: OTLPHttpClient, signal: str, items: list[JsonObject], top: str, scoped: str, key: str
-    ) -> None:
+    def _enqueue(self, client: OTLPHttpClient, signal: str, kind: Signal, items: list[JsonObject]) -> None:
         self._stats.accepted(signal, len(items))
-        body: Mapping[str, Any] = {
-            top: [
-                {
-                    "resource": self._resource,
-                    "schemaUrl": self._schema_url,
-                    scoped: [{"scope": self._scope, key: items}],
-                }
-            ]
-        }
+        body = envelope(kind, self._resource, self._schema_url, [(self._scope, items)])
         try:
             encoded = orjson.dumps(body)
         except (TypeError, ValueError):

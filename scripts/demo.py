@@ -25,7 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from tests.support.collector import run_collector  # noqa: E402 (after the path set-up above)
-from tests.support.elasticsearch import apply_templates, run_elasticsearch  # noqa: E402
+from tests.support.elasticsearch import apply_templates, flatten_document, run_elasticsearch  # noqa: E402
 from tests.support.model_service import run_model_service, stop  # noqa: E402
 
 REST_CONFIG = REPO_ROOT / "examples" / "insurance_charges_model" / "rest_config.yaml"
@@ -70,26 +70,15 @@ def show_elasticsearch(es: Any, count: int) -> None:
     )["aggregations"]["types"]["buckets"]
     print("errors by type: " + ", ".join(f"{b['key']} x{b['doc_count']}" for b in errors))
     (created,) = es.search(LOGS, {"size": 1, "query": {"term": {"event.action": "ml.prediction.created"}}})
-    created = flatten(created)
+    created = flatten_document(created)
     prediction_id, trace_id = created["ml.prediction.id"], created["trace.id"]
     print(f"\none prediction, {prediction_id}, joined on trace.id {trace_id}:")
     for hit in es.search(LOGS, {"size": 10, "query": {"term": {"trace.id": trace_id}}, "sort": ["@timestamp"]}):
-        doc = flatten(hit)
+        doc = flatten_document(hit)
         print(f"  log   {doc['@timestamp']}  {doc.get('log.level', ''):<5}  {doc.get('message')}")
     for hit in es.search(TRACES, {"size": 10, "query": {"term": {"trace.id": trace_id}}}):
-        doc = flatten(hit)
+        doc = flatten_document(hit)
         print(f"  span  {doc.get('span.name')}  span.id={doc.get('span.id')}  parent.id={doc.get('parent.id')}")
-
-
-def flatten(document: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Dotted keys for a document whose _source nests objects."""
-    flat: dict[str, Any] = {}
-    for key, value in document.items():
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{prefix}{key}."))
-        else:
-            flat[prefix + key] = value
-    return flat
 
 
 def run_full(count: int) -> None:

@@ -7,7 +7,8 @@ enums are integers, attribute values are ``AnyValue`` objects.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.sdk._logs import ReadableLogRecord
@@ -68,29 +69,50 @@ def _scope(scope: InstrumentationScope | None) -> JsonObject:
     return encoded
 
 
-def _group(items: Sequence[Any], resource_of: Any, scope_of: Any) -> dict[Resource, dict[Any, list[Any]]]:
-    groups: dict[Resource, dict[Any, list[Any]]] = {}
+@dataclass(frozen=True)
+class Signal:
+    """The JSON member names of one signal's export request."""
+
+    resource_list: str  # resourceSpans | resourceLogs
+    scope_list: str  # scopeSpans | scopeLogs
+    items: str  # spans | logRecords
+
+
+SPANS = Signal("resourceSpans", "scopeSpans", "spans")
+LOGS = Signal("resourceLogs", "scopeLogs", "logRecords")
+
+
+def envelope(
+    signal: Signal, resource: JsonObject, schema_url: str, scopes: list[tuple[JsonObject, list[Any]]]
+) -> JsonObject:
+    """Wrap encoded items of one resource, grouped by scope, into an export request."""
+    return {
+        signal.resource_list: [
+            {
+                "resource": resource,
+                "schemaUrl": schema_url,
+                signal.scope_list: [{"scope": scope, signal.items: items} for scope, items in scopes],
+            }
+        ]
+    }
+
+
+def _encode_request(signal: Signal, items: Sequence[Any], encode_item: Callable[[Any], JsonObject]) -> JsonObject:
+    groups: dict[Resource, dict[Any, list[JsonObject]]] = {}
     for item in items:
-        groups.setdefault(resource_of(item), {}).setdefault(scope_of(item), []).append(item)
-    return groups
+        groups.setdefault(item.resource, {}).setdefault(item.instrumentation_scope, []).append(encode_item(item))
+    requests = [
+        envelope(
+            signal, _resource(resource), resource.schema_url, [(_scope(s), encoded) for s, encoded in scopes.items()]
+        )
+        for resource, scopes in groups.items()
+    ]
+    return {signal.resource_list: [entry for request in requests for entry in request[signal.resource_list]]}
 
 
 def encode_spans(spans: Sequence[ReadableSpan]) -> JsonObject:
     """Build an ``ExportTraceServiceRequest`` JSON object."""
-    groups = _group(spans, lambda s: s.resource, lambda s: s.instrumentation_scope)
-    return {
-        "resourceSpans": [
-            {
-                "resource": _resource(resource),
-                "schemaUrl": resource.schema_url,
-                "scopeSpans": [
-                    {"scope": _scope(scope), "spans": [encode_span(span) for span in scope_spans]}
-                    for scope, scope_spans in scopes.items()
-                ],
-            }
-            for resource, scopes in groups.items()
-        ]
-    }
+    return _encode_request(SPANS, spans, encode_span)
 
 
 def encode_span(span: ReadableSpan) -> JsonObject:
@@ -134,20 +156,7 @@ def encode_span(span: ReadableSpan) -> JsonObject:
 
 def encode_logs(records: Sequence[ReadableLogRecord]) -> JsonObject:
     """Build an ``ExportLogsServiceRequest`` JSON object."""
-    groups = _group(records, lambda r: r.resource, lambda r: r.instrumentation_scope)
-    return {
-        "resourceLogs": [
-            {
-                "resource": _resource(resource),
-                "schemaUrl": resource.schema_url,
-                "scopeLogs": [
-                    {"scope": _scope(scope), "logRecords": [encode_log(record) for record in scope_records]}
-                    for scope, scope_records in scopes.items()
-                ],
-            }
-            for resource, scopes in groups.items()
-        ]
-    }
+    return _encode_request(LOGS, records, encode_log)
 
 
 def encode_log(readable: ReadableLogRecord) -> JsonObject:

@@ -9,7 +9,7 @@ costs tens, which is what lets one process deliver every prediction's telemetry 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -57,28 +57,43 @@ def client_from_env(
     )
 
 
+class _OTLPJsonSender:
+    """What both exporters share: the client, the shutdown flag, encode-then-post."""
+
+    def __init__(self, signal: str, path: str, overrides: dict[str, Any]) -> None:
+        self._client = client_from_env(signal, path, **overrides)
+        self._shutdown = False
+
+    def send(self, body: Callable[[], Any]) -> bool:
+        """Encode with orjson and post; False (never an exception) when encoding or delivery fails."""
+        if self._shutdown:
+            return False
+        try:
+            encoded = orjson.dumps(body())
+        except (TypeError, ValueError):
+            return False
+        return self._client.post(encoded)
+
+    def shutdown(self) -> None:
+        self._shutdown = True
+        self._client.shutdown()
+
+
 class OTLPJsonSpanExporter(SpanExporter):
     """Export spans to ``/v1/traces`` as OTLP JSON."""
 
     def __init__(self, **overrides: Any) -> None:
         """Configure from the environment; keyword arguments (endpoint, headers, timeout, compression) win."""
-        self._client = client_from_env("TRACES", "/v1/traces", **overrides)
-        self._shutdown = False
+        self._sender = _OTLPJsonSender("TRACES", "/v1/traces", overrides)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         """Encode and send; FAILURE (never an exception) when encoding or delivery fails."""
-        if self._shutdown:
-            return SpanExportResult.FAILURE
-        try:
-            body = orjson.dumps(encode_spans(spans))
-        except (TypeError, ValueError):
-            return SpanExportResult.FAILURE
-        return SpanExportResult.SUCCESS if self._client.post(body) else SpanExportResult.FAILURE
+        ok = self._sender.send(lambda: encode_spans(spans))
+        return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
         """Stop; idempotent."""
-        self._shutdown = True
-        self._client.shutdown()
+        self._sender.shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Nothing is buffered here."""
@@ -90,23 +105,16 @@ class OTLPJsonLogRecordExporter(LogRecordExporter):
 
     def __init__(self, **overrides: Any) -> None:
         """Configure from the environment; keyword arguments (endpoint, headers, timeout, compression) win."""
-        self._client = client_from_env("LOGS", "/v1/logs", **overrides)
-        self._shutdown = False
+        self._sender = _OTLPJsonSender("LOGS", "/v1/logs", overrides)
 
     def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
         """Encode and send; FAILURE (never an exception) when encoding or delivery fails."""
-        if self._shutdown:
-            return LogRecordExportResult.FAILURE
-        try:
-            body = orjson.dumps(encode_logs(batch))
-        except (TypeError, ValueError):
-            return LogRecordExportResult.FAILURE
-        return LogRecordExportResult.SUCCESS if self._client.post(body) else LogRecordExportResult.FAILURE
+        ok = self._sender.send(lambda: encode_logs(batch))
+        return LogRecordExportResult.SUCCESS if ok else LogRecordExportResult.FAILURE
 
     def shutdown(self) -> None:
         """Stop; idempotent."""
-        self._shutdown = True
-        self._client.shutdown()
+        self._sender.shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Nothing is buffered here."""

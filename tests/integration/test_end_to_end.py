@@ -21,7 +21,11 @@ import httpx
 import pytest
 
 from tests.support.collector import RunningCollector, run_collector
-from tests.support.elasticsearch import RunningElasticsearch, elasticsearch  # noqa: F401 (pytest fixture)
+from tests.support.elasticsearch import (  # noqa: F401 (elasticsearch: a pytest fixture)
+    RunningElasticsearch,
+    elasticsearch,
+    flatten_document,
+)
 from tests.support.gelf import both_decoders
 from tests.support.model_service import REPO_ROOT, run_model_service
 
@@ -61,16 +65,6 @@ VOLATILE = {
     "event.id",
     "data_stream.dataset",
 }
-
-
-def flatten(document: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in document.items():
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{prefix}{key}."))
-        else:
-            flat[prefix + key] = value
-    return flat
 
 
 def prediction_id(protocol: str, index: int) -> str:
@@ -121,7 +115,7 @@ def serve(collector: RunningCollector, protocol: str, work: Path) -> list[int]:
 
 def documents(es: RunningElasticsearch, index: str, **terms: str) -> list[dict[str, Any]]:
     query = {"bool": {"filter": [{"term": {k.replace("__", "."): v}} for k, v in terms.items()]}}
-    return [flatten(doc) for doc in es.search(index, {"query": query, "sort": ["@timestamp"]})]
+    return [flatten_document(doc) for doc in es.search(index, {"query": query, "sort": ["@timestamp"]})]
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)

@@ -308,3 +308,14 @@ def elasticsearch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningE
         raise
     finally:
         node.close()
+
+
+def flatten_document(document: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Dotted keys for a ``_source`` whose objects nest (ECS mode writes ``{"trace": {"id": ...}}``)."""
+    flat: dict[str, Any] = {}
+    for key, value in document.items():
+        if isinstance(value, Mapping):
+            flat.update(flatten_document(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = value
+    return flat
