@@ -228,7 +228,7 @@ def test_logs_and_spans_are_ecs_documents_that_join(
 
 EXPECTED_TYPES = {
     LOGS: {
-        "@timestamp": "date",
+        "@timestamp": "date_nanos",
         "message": "text",
         "log.level": "keyword",
         "event.action": "keyword",
@@ -257,7 +257,7 @@ EXPECTED_TYPES = {
         "ml.prediction.output.charges": "double",
     },
     TRACES: {
-        "@timestamp": "date",
+        "@timestamp": "date_nanos",
         "trace.id": "keyword",
         "span.id": "keyword",
         "span.name": "keyword",

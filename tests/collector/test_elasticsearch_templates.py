@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 _ = elasticsearch  # session fixture, imported so this module also works without a conftest wiring
 
 EXPECTED_LOG_TYPES = {
-    "@timestamp": "date",
+    "@timestamp": "date_nanos",
     "message": "text",
     "log.level": "keyword",
     "event.severity": "long",

@@ -361,6 +361,7 @@ def test_aggregated_fields_are_aggregatable(fed: Fed):
             assert mapping.get(field) in {
                 "keyword",
                 "date",
+                "date_nanos",
                 "double",
                 "float",
                 "long",
