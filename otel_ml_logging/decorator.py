@@ -77,6 +77,7 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
         state["_deferred"] = None  # decided on the first prediction, once providers are set up
         state["_metric_counts"] = {}
         state["_metric_label_cache"] = {}
+        state["_payload_sample_rate"] = config.payload_sample_rate
         install_log_record_factory()
         if model is not None:
             self.set_model(model)
@@ -138,7 +139,8 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
                 return self._predict_inline(model, data, scope)
             return self._predict_deferred(model, data, scope, deferred)
         finally:
-            exit_prediction(token)
+            if token is not None:
+                exit_prediction(token)
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until the telemetry of every prediction made so far has been handed to the SDK."""
@@ -166,44 +168,34 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
     # --- deferred path: facts now, telemetry on the emitter thread ---------------------------------
 
     def _predict_deferred(self, model: Any, data: Any, scope: PredictionScope, route: _Route) -> Any:
-        config = self.config
-        current = trace.get_current_span().get_span_context()
-        parent: SpanContext | None = current if current.is_valid else None
-        if parent is not None:
+        # The request thread's whole share of the telemetry: keep it short (every call here is paid cold).
+        current = context.get_current()
+        parent: SpanContext | None = trace.get_current_span(current).get_span_context()
+        if parent is not None and parent.is_valid:
             trace_id, flags, trace_state = parent.trace_id, parent.trace_flags, parent.trace_state
         else:
-            trace_id, flags, trace_state = new_trace_id(), _SAMPLED, None
+            parent, trace_id, flags, trace_state = None, new_trace_id(), _SAMPLED, None
         span_id = new_span_id()
-        token = context.attach(
-            trace.set_span_in_context(NonRecordingSpan(SpanContext(trace_id, span_id, False, flags, trace_state)))
-        )
+        span = NonRecordingSpan(SpanContext(trace_id, span_id, False, flags, trace_state))
+        token = context.attach(trace.set_span_in_context(span, current))
+        rate = self.__dict__["_payload_sample_rate"]
         start_ns = _time_ns()
         started = _perf_ns()
-        facts = PredictionFacts(
-            scope.model_name,
-            scope.model_version,
-            scope.prediction_id,
-            parent,
-            trace_id,
-            span_id,
-            config.payload_sample_rate >= 1.0 or random.random() < config.payload_sample_rate,
-            start_ns,
-            start_ns,
-            0,
-            0.0,
-            data,
-        )
+        result = error = None
         try:
-            facts.result = model.predict(data=data)
-            return facts.result
-        except Exception as error:
-            facts.error = error
+            result = model.predict(data=data)
+            return result
+        except Exception as raised:
+            error = raised
             raise
         finally:
             elapsed = _perf_ns() - started
-            facts.end_ns = start_ns + elapsed
-            facts.latency_ms = elapsed / 1e6
             context.detach(token)
+            sampled = rate >= 1.0 or random.random() < rate
+            facts = PredictionFacts(
+                scope, parent, trace_id, span_id, sampled, start_ns, start_ns, start_ns + elapsed, elapsed / 1e6, data
+            )
+            facts.result, facts.error = result, error
             route.emitter.submit(route.emit, facts)
 
     def _emit_deferred(self, facts: PredictionFacts) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from otel_ml_logging.environment_variables import OTEL_ML_LOGGING_QUEUE_SIZE
+from otel_ml_logging.prediction_context import PredictionScope
 
 _logger = logging.getLogger(__name__)
 
@@ -32,9 +33,7 @@ DRAIN_INTERVAL_SECONDS = 0.05
 class PredictionFacts:
     """What the request thread observed about one prediction; telemetry is built from it later."""
 
-    model_name: str
-    model_version: str
-    prediction_id: str
+    scope: PredictionScope
     parent: Any  # SpanContext of the enclosing span, or None for a root prediction
     trace_id: int
     span_id: int
@@ -46,6 +45,21 @@ class PredictionFacts:
     data: Any
     result: Any = None
     error: BaseException | None = None
+
+    @property
+    def model_name(self) -> str:
+        """The model's qualified name."""
+        return self.scope.model_name
+
+    @property
+    def model_version(self) -> str:
+        """The model's version."""
+        return self.scope.model_version
+
+    @property
+    def prediction_id(self) -> str:
+        """The prediction id (formatted here, off the request thread, when it was generated)."""
+        return self.scope.prediction_id
 
 
 Emit = Callable[[PredictionFacts], None]

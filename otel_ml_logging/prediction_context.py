@@ -11,7 +11,7 @@ import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from typing import Any, NamedTuple
+from typing import Any
 
 from otel_ml_logging.fields import read_field
 
@@ -22,12 +22,33 @@ _UUID4_CLEAR = ~((0xF << 76) | (0x3 << 62))
 _UUID4_SET = (0x4 << 76) | (0x2 << 62)
 
 
-class PredictionScope(NamedTuple):
-    """Identity of one prediction: its id and the model answering it."""
+class PredictionScope:
+    """Identity of one prediction: its id and the model answering it.
 
-    prediction_id: str
-    model_name: str
-    model_version: str
+    A generated id is drawn as 128 random bits on the request thread and formatted as a UUID4
+    string only when first read (by a log line, the response, or the telemetry thread).
+    """
+
+    __slots__ = ("_bits", "_prediction_id", "model_name", "model_version")
+
+    def __init__(self, prediction_id: str | None, model_name: str, model_version: str) -> None:
+        """Use ``prediction_id``, or generate one lazily when it is None."""
+        self._prediction_id = prediction_id
+        self._bits = 0 if prediction_id is not None else _getrandbits(128)
+        self.model_name = model_name
+        self.model_version = model_version
+
+    @property
+    def prediction_id(self) -> str:
+        """The client's id, or the generated UUID4 string."""
+        prediction_id = self._prediction_id
+        if prediction_id is None:
+            prediction_id = self._prediction_id = _format_uuid4(self._bits)
+        return prediction_id
+
+    def __repr__(self) -> str:
+        """Show the id and model."""
+        return f"PredictionScope({self.prediction_id!r}, {self.model_name!r}, {self.model_version!r})"
 
 
 _current: ContextVar[PredictionScope | None] = ContextVar("otel_ml_logging_prediction", default=None)
@@ -35,7 +56,11 @@ _current: ContextVar[PredictionScope | None] = ContextVar("otel_ml_logging_predi
 
 def new_prediction_id() -> str:
     """Return a random UUID4 string (same format as ``str(uuid.uuid4())``, a quarter of the cost)."""
-    h = f"{(_getrandbits(128) & _UUID4_CLEAR) | _UUID4_SET:032x}"
+    return _format_uuid4(_getrandbits(128))
+
+
+def _format_uuid4(bits: int) -> str:
+    h = f"{(bits & _UUID4_CLEAR) | _UUID4_SET:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
@@ -44,7 +69,7 @@ def enter_prediction(data: Any, model_name: str, model_version: str) -> tuple[Pr
     enclosing = _current.get()
     if enclosing is not None:
         return enclosing, None
-    scope = PredictionScope(client_prediction_id(data) or new_prediction_id(), model_name, model_version)
+    scope = PredictionScope(client_prediction_id(data), model_name, model_version)
     return scope, _current.set(scope)
 
 
