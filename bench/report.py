@@ -102,16 +102,24 @@ def plot(table: list[dict[str, Any]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     names = [row["scenario"] for row in table]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    positions = range(len(names))
-    left.bar([p - 0.2 for p in positions], [r["added_median_us"] for r in table], 0.4, label="median")
-    left.bar([p + 0.2 for p in positions], [r["added_p99_us"] for r in table], 0.4, label="p99")
-    left.set_xticks(list(positions), names, rotation=15)
-    left.set_yscale("symlog")
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
+    series = [
+        ("added_median_us", "median, paced"),
+        ("added_p99_us", "p99, paced"),
+        ("b2b_added_median_us", "median, back to back"),
+        ("b2b_added_p99_us", "p99, back to back"),
+    ]
+    width = 0.2
+    for offset, (key, label) in enumerate(series):
+        positions = [i + (offset - 1.5) * width for i in range(len(names))]
+        left.bar(positions, [row.get(key, 0.0) for row in table], width, label=label)
+    left.set_xticks(list(range(len(names))), names, rotation=15)
+    left.set_yscale("symlog", linthresh=1.0)
     left.set_ylabel("µs added per prediction (request thread)")
-    left.legend()
+    left.legend(fontsize=8)
     through = [r for r in table if "delivered_per_s" in r]
-    right.bar([r["scenario"] for r in through], [r["delivered_per_s"] for r in through], color="tab:green")
+    labels = [r["scenario"] + (" (to a file)" if r["scenario"] == "json-logger" else "") for r in through]
+    right.bar(labels, [r["delivered_per_s"] for r in through], color="tab:green")
     right.set_ylabel("predictions/s fully delivered")
     right.tick_params(axis="x", rotation=15)
     figure.tight_layout()
