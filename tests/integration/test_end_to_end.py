@@ -196,3 +196,21 @@ def test_gelf_decoders_got_every_record_with_levels_and_fields(pipeline: dict[st
                 assert decoded["gelf"]["host"]
                 if doc["message"] == "Prediction exception.":
                     assert "raise ValueError" in decoded["gelf"]["full_message"]
+
+
+def test_every_field_the_kibana_objects_use_is_in_the_mapping_the_plugin_produced(pipeline: dict[str, Any]):
+    """The dashboards work on what the real plugin sends, not only on hand-shaped records."""
+    import sys
+
+    sys.path.insert(0, str(REPO_ROOT / "deploy" / "kibana"))
+    from build_saved_objects import referenced_fields
+    from panels import load_spec
+
+    es = pipeline["es"]
+    spec = load_spec()
+    missing = []
+    for view_id, fields in referenced_fields(spec).items():
+        pattern = spec.data_view(view_id)["title"]
+        mapping = es.mapping(pattern)
+        missing += [f"{pattern}: {field}" for field in sorted(fields) if field not in mapping]
+    assert not missing, missing
