@@ -29,7 +29,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
-from tests.support.elasticsearch import REPO_ROOT, RunningElasticsearch, elasticsearch
+from tests.support.elasticsearch import ECS_LOG_FIELD_TYPES, REPO_ROOT, RunningElasticsearch, elasticsearch
 
 pytestmark = pytest.mark.integration
 _ = elasticsearch  # session fixture
@@ -228,33 +228,10 @@ def test_logs_and_spans_are_ecs_documents_that_join(
 
 EXPECTED_TYPES = {
     LOGS: {
-        "@timestamp": "date_nanos",
-        "message": "text",
-        "log.level": "keyword",
+        **ECS_LOG_FIELD_TYPES,
         "event.action": "keyword",
-        "event.severity": "long",
-        "trace.id": "keyword",
-        "span.id": "keyword",
-        "service.name": "keyword",
         "service.version": "keyword",
-        "service.node.name": "keyword",
-        "host.name": "keyword",
-        "host.hostname": "keyword",
-        "host.ip": "ip",
-        "kubernetes.pod.name": "keyword",
-        "kubernetes.namespace": "keyword",
         "kubernetes.node.name": "keyword",
-        "error.type": "keyword",
-        "error.message": "text",
-        "error.stacktrace": "text",
-        "ml.model.name": "keyword",
-        "ml.model.version": "keyword",
-        "ml.prediction.id": "keyword",
-        "ml.prediction.status": "keyword",
-        "ml.prediction.latency_ms": "double",
-        "ml.prediction.input.age": "double",
-        "ml.prediction.input.region": "keyword",
-        "ml.prediction.output.charges": "double",
     },
     TRACES: {
         "@timestamp": "date_nanos",

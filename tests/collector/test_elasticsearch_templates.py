@@ -13,38 +13,18 @@ import uuid
 import httpx
 import pytest
 
-from tests.support.elasticsearch import TEMPLATE_DIR, RunningElasticsearch, apply_templates, elasticsearch
+from tests.support.elasticsearch import (
+    ECS_LOG_FIELD_TYPES,
+    TEMPLATE_DIR,
+    RunningElasticsearch,
+    apply_templates,
+    elasticsearch,
+)
 
 pytestmark = pytest.mark.integration
 _ = elasticsearch  # session fixture, imported so this module also works without a conftest wiring
 
-EXPECTED_LOG_TYPES = {
-    "@timestamp": "date_nanos",
-    "message": "text",
-    "log.level": "keyword",
-    "event.severity": "long",
-    "trace.id": "keyword",
-    "span.id": "keyword",
-    "service.name": "keyword",
-    "service.node.name": "keyword",
-    "host.name": "keyword",
-    "host.hostname": "keyword",
-    "host.ip": "ip",
-    "kubernetes.pod.name": "keyword",
-    "kubernetes.namespace": "keyword",
-    "error.type": "keyword",
-    "error.message": "text",
-    "error.stacktrace": "text",
-    "ml.model.name": "keyword",
-    "ml.model.version": "keyword",
-    "ml.prediction.id": "keyword",
-    "ml.prediction.status": "keyword",
-    "ml.prediction.latency_ms": "double",
-    "ml.prediction.input.age": "double",
-    "ml.prediction.input.region": "keyword",
-    "ml.prediction.output.charges": "double",
-    "ml.prediction.output.approved": "boolean",
-}
+EXPECTED_LOG_TYPES = {**ECS_LOG_FIELD_TYPES, "ml.prediction.output.approved": "boolean"}
 
 
 def bulk_create(es: RunningElasticsearch, index: str, docs: list[dict]) -> dict:

@@ -36,6 +36,7 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 from tests.deploy.conftest import REPO_ROOT, load_compose
+from tests.support.otlp_receiver import key_value as kv
 
 pytestmark = pytest.mark.integration
 
@@ -88,16 +89,6 @@ def traffic(now_ns: int) -> list[Prediction]:
 
 
 # --- OTLP encoding (docs/telemetry.md) ---------------------------------------------------------
-
-
-def kv(key: str, value: Any) -> KeyValue:
-    if isinstance(value, bool):
-        return KeyValue(key=key, value=AnyValue(bool_value=value))
-    if isinstance(value, int):
-        return KeyValue(key=key, value=AnyValue(int_value=value))
-    if isinstance(value, float):
-        return KeyValue(key=key, value=AnyValue(double_value=value))
-    return KeyValue(key=key, value=AnyValue(string_value=str(value)))
 
 
 def resource(instance: Instance) -> Resource:

@@ -319,3 +319,33 @@ def flatten_document(document: Mapping[str, Any], prefix: str = "") -> dict[str,
         else:
             flat[prefix + key] = value
     return flat
+
+
+# Field types our templates give the log documents of docs/telemetry.md (ECS mode); tests add the
+# fields their own documents carry.
+ECS_LOG_FIELD_TYPES: dict[str, str] = {
+    "@timestamp": "date_nanos",
+    "message": "text",
+    "log.level": "keyword",
+    "event.severity": "long",
+    "trace.id": "keyword",
+    "span.id": "keyword",
+    "service.name": "keyword",
+    "service.node.name": "keyword",
+    "host.name": "keyword",
+    "host.hostname": "keyword",
+    "host.ip": "ip",
+    "kubernetes.pod.name": "keyword",
+    "kubernetes.namespace": "keyword",
+    "error.type": "keyword",
+    "error.message": "text",
+    "error.stacktrace": "text",
+    "ml.model.name": "keyword",
+    "ml.model.version": "keyword",
+    "ml.prediction.id": "keyword",
+    "ml.prediction.status": "keyword",
+    "ml.prediction.latency_ms": "double",
+    "ml.prediction.input.age": "double",
+    "ml.prediction.input.region": "keyword",
+    "ml.prediction.output.charges": "double",
+}

@@ -24,6 +24,17 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_serv
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 
+def key_value(key: str, value: Any) -> KeyValue:
+    """Encode a Python scalar as an OTLP ``KeyValue`` (for tests that build OTLP requests by hand)."""
+    if isinstance(value, bool):
+        return KeyValue(key=key, value=AnyValue(bool_value=value))
+    if isinstance(value, int):
+        return KeyValue(key=key, value=AnyValue(int_value=value))
+    if isinstance(value, float):
+        return KeyValue(key=key, value=AnyValue(double_value=value))
+    return KeyValue(key=key, value=AnyValue(string_value=str(value)))
+
+
 def any_value(value: AnyValue) -> Any:
     """Convert an OTLP AnyValue to the Python value it holds."""
     kind = value.WhichOneof("value")
