@@ -26,7 +26,7 @@ gelf-decoders:
 deploy-validators: setup
 	scripts/fetch-deploy-validators.sh >/dev/null
 
-bench: setup collector
+bench: setup collector elasticsearch
 	.venv/bin/python -m bench
 
 clean:
