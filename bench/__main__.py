@@ -22,6 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench.elasticsearch_rate import measure as measure_elasticsearch  # noqa: E402
+from bench.gelf_udp import measure as measure_gelf_udp  # noqa: E402
 from bench.report import write_report  # noqa: E402
 from tests.support.collector import RunningCollector, run_collector  # noqa: E402
 
@@ -139,6 +140,8 @@ def main() -> None:
                 measure_elasticsearch(Path(scratch) / f"es-{spans}", args.es_rate, args.es_seconds, spans)
                 for spans in (False, True)
             ]
+    print("gelf: Go exporter over UDP, one core", flush=True)
+    results["gelf_udp_records_per_second"] = measure_gelf_udp()
     write_report(results, args.out)
     print((args.out / "results.md").read_text())
 

@@ -91,6 +91,14 @@ def markdown(results: dict[str, Any], table: list[dict[str, Any]]) -> str:
                 f"{es['records_indexed']:,} / {es['records_expected']:,} | {es['records_lost']} | {cpu} "
                 f"in {es['seconds_until_all_indexed']:.0f} s |"
             )
+    gelf = results.get("gelf_udp_records_per_second") or {}
+    if gelf:
+        lines += [
+            "",
+            "GELF exporter (Go) over UDP, one core (`go test -bench UDPExport -cpu 1`): "
+            + ", ".join(f"{name.replace('_', ' ')} {rate:,.0f} records/s" for name, rate in gelf.items())
+            + ".",
+        ]
     return "\n".join(lines) + "\n"
 
 
