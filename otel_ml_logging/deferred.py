@@ -97,9 +97,24 @@ class DeferredEmitter:
         self.failed = 0
         self._drain_hooks: list[Callable[[], None]] = []
         self._shutdown_hooks: list[Callable[[], None]] = []
-        self._thread = threading.Thread(target=self._run, name="otel-ml-logging-emitter", daemon=True)
-        self._thread.start()
+        self._thread = self._start_worker()
         atexit.register(_shutdown_at_exit, weakref.ref(self))
+        # a pre-forking server (gunicorn --preload) forks after start-up: threads do not survive a fork
+        call_in_child_after_fork(self._after_fork_in_child)
+
+    def _start_worker(self) -> threading.Thread:
+        thread = threading.Thread(target=self._run, name="otel-ml-logging-emitter", daemon=True)
+        thread.start()
+        return thread
+
+    def _after_fork_in_child(self) -> None:
+        """Start afresh in a forked child: the parent's queued predictions are the parent's to emit."""
+        self._queue.clear()
+        self._wake = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self.accepted = self.dropped = self.failed = 0
+        self._thread = self._start_worker()
 
     def add_drain_hook(self, hook: Callable[[], None]) -> None:
         """Call ``hook`` on the worker thread each time the queue has been drained (e.g. to post a batch)."""
@@ -167,6 +182,18 @@ class DeferredEmitter:
             self.failed += 1
             if self.failed == 1:
                 _logger.warning("otel_ml_logging: building prediction telemetry failed", exc_info=True)
+
+
+def call_in_child_after_fork(method: Callable[[], None]) -> None:
+    """Run a bound ``method`` in every forked child, for as long as its object lives."""
+    weak_method = weakref.WeakMethod(method)
+
+    def after_in_child() -> None:
+        alive = weak_method()
+        if alive is not None:
+            alive()
+
+    os.register_at_fork(after_in_child=after_in_child)
 
 
 def _shutdown_at_exit(emitter_ref: weakref.ref[DeferredEmitter]) -> None:

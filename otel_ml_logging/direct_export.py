@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 from opentelemetry.sdk.resources import Resource
 
+from otel_ml_logging.deferred import call_in_child_after_fork
 from otel_ml_logging.delivery import DeliveryStats
 from otel_ml_logging.exporters.http_client import OTLPHttpClient
 from otel_ml_logging.exporters.json_encoding import LOGS, SPANS, JsonObject, Signal, envelope, key_values
@@ -50,8 +51,20 @@ class DirectPredictionExporter:
         # bounded: when the collector is slower than we encode, the emitter thread waits here (never
         # a request thread), and the prediction queue in front of it absorbs or drops, counted
         self._requests: queue.Queue[Any] = queue.Queue(MAX_REQUESTS_IN_FLIGHT)
-        self._sender = threading.Thread(target=self._send_forever, name="otel-ml-logging-sender", daemon=True)
-        self._sender.start()
+        self._sender = self._start_sender()
+        call_in_child_after_fork(self._after_fork_in_child)
+
+    def _start_sender(self) -> threading.Thread:
+        sender = threading.Thread(target=self._send_forever, name="otel-ml-logging-sender", daemon=True)
+        sender.start()
+        return sender
+
+    def _after_fork_in_child(self) -> None:
+        """Start afresh in a forked child: the parent posts its own batches."""
+        self._spans, self._records = [], []
+        self._lock = threading.Lock()
+        self._requests = queue.Queue(MAX_REQUESTS_IN_FLIGHT)
+        self._sender = self._start_sender()
 
     def add(self, span: JsonObject | None, records: list[JsonObject]) -> None:
         """Buffer one prediction's span (if sampled) and records; hands off a batch when one is full."""

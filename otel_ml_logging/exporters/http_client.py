@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import http.client
 import logging
+import os
 import random
 import ssl
 import threading
@@ -50,6 +51,11 @@ class OTLPHttpClient:
         self._ssl_context = ssl.create_default_context(cafile=certificate_file) if self._https else None
         self._connection: http.client.HTTPConnection | None = None
         self._shutdown = threading.Event()
+        # a forked child must not write on the parent's socket: it opens its own
+        os.register_at_fork(after_in_child=self._forget_connection)
+
+    def _forget_connection(self) -> None:
+        self._connection = None
 
     def post(self, body: bytes) -> bool:
         """Send ``body``; True once the receiver accepted it, False after the last failed attempt."""
