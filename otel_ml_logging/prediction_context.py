@@ -54,11 +54,6 @@ class PredictionScope:
 _current: ContextVar[PredictionScope | None] = ContextVar("otel_ml_logging_prediction", default=None)
 
 
-def new_prediction_id() -> str:
-    """Return a random UUID4 string (same format as ``str(uuid.uuid4())``, a quarter of the cost)."""
-    return _format_uuid4(_getrandbits(128))
-
-
 def _format_uuid4(bits: int) -> str:
     h = f"{(bits & _UUID4_CLEAR) | _UUID4_SET:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

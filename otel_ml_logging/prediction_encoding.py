@@ -14,7 +14,7 @@ from otel_ml_logging import attributes as attr
 from otel_ml_logging.config import LoggingDecoratorConfig
 from otel_ml_logging.deferred import PredictionFacts
 from otel_ml_logging.exporters.json_encoding import JsonObject, key_values
-from otel_ml_logging.fields import AttributeValue, FieldRecorder, truncate
+from otel_ml_logging.fields import FieldRecorder, truncate
 
 _SEVERITY_INFO, _SEVERITY_ERROR = 9, 17
 _SPAN_KIND_INTERNAL = 1
@@ -42,14 +42,6 @@ class PredictionEncoder:
         self._code_function = {"key": "code.function.name", "value": {"stringValue": code_function}}
         self._records = frozenset(config.records)
         self._model_kvs: dict[tuple[str, str], list[JsonObject]] = {}
-
-    def base_attributes(self, facts: PredictionFacts) -> dict[str, AttributeValue]:
-        """Model name, version and prediction id."""
-        return {
-            attr.ML_MODEL_NAME: facts.model_name,
-            attr.ML_MODEL_VERSION: facts.model_version,
-            attr.ML_PREDICTION_ID: truncate(facts.prediction_id, self._config.max_value_length),
-        }
 
     def _base_key_values(self, facts: PredictionFacts) -> list[JsonObject]:
         """Model name and version (encoded once per model) and the prediction id."""
