@@ -215,9 +215,25 @@ class RunningElasticsearch:
 
     def count(self, index: str, query: Mapping[str, Any] | None = None) -> int:
         """Count documents matching ``query`` (all when None); 0 if the index does not exist."""
+        count = self.count_when_searchable(index, query)
+        if count is None:
+            raise AssertionError(f"count on {index}: a shard is not allocated yet")
+        return count
+
+    def count_when_searchable(self, index: str, query: Mapping[str, Any] | None = None) -> int | None:
+        """Like :meth:`count`, but None while a new backing index's shard is still being allocated.
+
+        The exporter's first bulk request creates the data stream; for a moment its primary
+        shard is unassigned and searches answer 503 ``no_shard_available_action_exception``.
+        """
         body = {"query": query} if query else None
-        result = self.request("POST", f"/{index}/_count?ignore_unavailable=true&allow_no_indices=true", body)
-        return int(result["count"])
+        path = f"/{index}/_count?ignore_unavailable=true&allow_no_indices=true"
+        resp = self._client.post(path, json=body)
+        if resp.status_code == 503 and "no_shard_available_action_exception" in resp.text:
+            return None
+        if resp.status_code != 200:
+            raise AssertionError(f"POST {path} -> {resp.status_code}: {resp.text[:2000]}")
+        return int(resp.json()["count"])
 
     def mapping(self, index: str) -> dict[str, str]:
         """Leaf field types of ``index`` (a data stream or pattern), merged over backing indices."""
@@ -240,9 +256,11 @@ class RunningElasticsearch:
         count = 0
         while time.monotonic() < deadline:
             self.refresh()
-            count = self.count(index, query)
-            if count >= expected:
-                return count
+            searchable_count = self.count_when_searchable(index, query)
+            if searchable_count is not None:
+                count = searchable_count
+                if count >= expected:
+                    return count
             time.sleep(0.5)
         return count
 
