@@ -14,12 +14,23 @@ from typing import Any
 from ml_base.decorator import MLModelDecorator
 from opentelemetry import _logs, context, trace
 from opentelemetry._logs import SeverityNumber
+from opentelemetry.context import Context
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, DEFAULT_ON, Sampler
-from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.trace import (
+    DEFAULT_TRACE_STATE,
+    NonRecordingSpan,
+    Span,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+)
 
 from otel_ml_logging import attributes as attr
 from otel_ml_logging.config import ConfigurationError, LoggingDecoratorConfig
-from otel_ml_logging.deferred import DeferredEmitter, PredictionFacts, shared_emitter
+from otel_ml_logging.current_context import SPAN_KEY, attach, detach, get_current
+from otel_ml_logging.deferred import DeferredEmitter, PredictionFacts, RequestFacts, shared_emitter
 from otel_ml_logging.direct_export import DirectPredictionExporter
 from otel_ml_logging.environment_variables import OTEL_ML_LOGGING_HASH_SALT
 from otel_ml_logging.fields import AttributeValue, FieldRecorder, schema_field_names, truncate
@@ -28,6 +39,7 @@ from otel_ml_logging.instruments import PredictionInstruments
 from otel_ml_logging.log_context import install_log_record_factory
 from otel_ml_logging.prediction_context import (
     PREDICTION_ID_FIELD,
+    PREDICTION_KEY,
     PredictionScope,
     enter_prediction,
     exit_prediction,
@@ -40,8 +52,13 @@ _logger = logging.getLogger(__name__)
 Attributes = dict[str, AttributeValue]
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _METRIC_LABEL_KEYS = (attr.ML_MODEL_NAME, attr.ML_MODEL_VERSION, attr.ML_PREDICTION_STATUS)
+_SPAN_ID_MASK = (1 << 64) - 1
+_UUID_MASK = (1 << 128) - 1
 _time_ns = time.time_ns
 _perf_ns = time.perf_counter_ns
+_getrandbits = random.getrandbits
+_new_tuple = tuple.__new__
+_new_object = object.__new__
 
 
 class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
@@ -77,7 +94,6 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
         state["_deferred"] = None  # decided on the first prediction, once providers are set up
         state["_metric_counts"] = {}
         state["_metric_label_cache"] = {}
-        state["_payload_sample_rate"] = config.payload_sample_rate
         install_log_record_factory()
         if model is not None:
             self.set_model(model)
@@ -126,21 +142,51 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
 
     def predict(self, data: Any) -> Any:
         """Predict with the wrapped model, emitting its span, records and metrics."""
+        # The deferred path is written out here, in the fewest steps: it is the request thread's
+        # whole share of the telemetry, and when requests are not back to back every step is paid
+        # with cold caches (bench/README.md). One context switch makes the prediction's span and
+        # scope current; the facts are handed over as one tuple.
         state = self.__dict__
-        model = state["_model"]
-        if model is None:
-            raise ValueError("OTelLoggingDecorator.predict() called before a model was set")
-        deferred = state["_deferred"]
-        if deferred is None:
-            deferred = state["_deferred"] = self._choose_path()
-        scope, token = enter_prediction(data, model.qualified_name, model.version)
+        model, route = state["_model"], state["_deferred"]
+        if route is None:
+            if model is None:
+                raise ValueError("OTelLoggingDecorator.predict() called before a model was set")
+            route = state["_deferred"] = self._choose_path()
+        if route is False:
+            return self._predict_inline(model, data)
+        current = get_current()
+        bits = _getrandbits(320)  # span id, prediction id, and the trace id of a root span
+        span_id = bits & _SPAN_ID_MASK or new_span_id()
+        scope = current.get(PREDICTION_KEY)
+        if scope is None:
+            scope = _new_tuple(PredictionScope, (None, data, (bits >> 64) & _UUID_MASK, model))
+        parent_span: Span | None = current.get(SPAN_KEY)  # type: ignore[assignment]
+        parent = parent_span.get_span_context() if parent_span is not None else None
+        if parent is not None and parent.is_valid:
+            ids = (parent.trace_id, span_id, False, parent.trace_flags, parent.trace_state, True)
+        else:
+            parent, ids = None, (bits >> 192 or new_trace_id(), span_id, False, _SAMPLED, DEFAULT_TRACE_STATE, True)
+        span_context = _new_tuple(SpanContext, ids)  # what SpanContext(*ids[:5]) builds, minus its checks
+        span = _new_object(PredictionSpan)  # PredictionSpan(span_context), minus a Python-level __init__
+        span._context = span_context
+        token = attach(Context({**current, SPAN_KEY: span, PREDICTION_KEY: scope}))
+        start_ns = _time_ns()
+        started = _perf_ns()
+        result = error = None
         try:
-            if deferred is False:
-                return self._predict_inline(model, data, scope)
-            return self._predict_deferred(model, data, scope, deferred)
+            result = model.predict(data=data)
+            return result
+        except Exception as raised:
+            error = raised
+            raise
         finally:
-            if token is not None:
-                exit_prediction(token)
+            elapsed = _perf_ns() - started
+            detach(token)
+            rate = route.payload_sample_rate
+            sampled = rate >= 1.0 or random.random() < rate
+            route.emitter.submit(
+                route.emit, (scope, parent, span_context, sampled, start_ns, elapsed, data, result, error)
+            )
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until the telemetry of every prediction made so far has been handed to the SDK."""
@@ -154,57 +200,28 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
         """Direct (http/json set up by us), deferred (our id generator), or inline (anything else)."""
         provider = trace.get_tracer_provider()
         exporter = direct_exporter()
+        rate = self.config.payload_sample_rate
         if exporter is not None:
             state = self.__dict__
             encoder = PredictionEncoder(self.config, state["_fields"], state["_span_name"], state["_code_function"])
             emitter = shared_emitter()
             emitter.add_drain_hook(self._flush_metric_counts)
-            return _Route(emitter, self._emit_direct, None, encoder, exporter, getattr(provider, "sampler", None))
+            sampler = getattr(provider, "sampler", None)
+            return _Route(emitter, self._emit_direct, rate, None, encoder, exporter, sampler)
         id_generator = getattr(provider, "id_generator", None)
         if isinstance(id_generator, PresetIdGenerator):
-            return _Route(shared_emitter(), self._emit_deferred, id_generator, None, None, None)
+            return _Route(shared_emitter(), self._emit_deferred, rate, id_generator, None, None, None)
         return False
 
-    # --- deferred path: facts now, telemetry on the emitter thread ---------------------------------
+    # --- deferred path: facts now (in predict), telemetry on the emitter thread --------------------
 
-    def _predict_deferred(self, model: Any, data: Any, scope: PredictionScope, route: _Route) -> Any:
-        # The request thread's whole share of the telemetry: keep it short (every call here is paid cold).
-        current = context.get_current()
-        parent: SpanContext | None = trace.get_current_span(current).get_span_context()
-        if parent is not None and parent.is_valid:
-            trace_id, flags, trace_state = parent.trace_id, parent.trace_flags, parent.trace_state
-        else:
-            parent, trace_id, flags, trace_state = None, new_trace_id(), _SAMPLED, None
-        span_id = new_span_id()
-        span = NonRecordingSpan(SpanContext(trace_id, span_id, False, flags, trace_state))
-        token = context.attach(trace.set_span_in_context(span, current))
-        rate = self.__dict__["_payload_sample_rate"]
-        start_ns = _time_ns()
-        started = _perf_ns()
-        result = error = None
-        try:
-            result = model.predict(data=data)
-            return result
-        except Exception as raised:
-            error = raised
-            raise
-        finally:
-            elapsed = _perf_ns() - started
-            context.detach(token)
-            sampled = rate >= 1.0 or random.random() < rate
-            facts = PredictionFacts(
-                scope, parent, trace_id, span_id, sampled, start_ns, start_ns, start_ns + elapsed, elapsed / 1e6, data
-            )
-            facts.result, facts.error = result, error
-            route.emitter.submit(route.emit, facts)
-
-    def _emit_deferred(self, facts: PredictionFacts) -> None:
+    def _emit_deferred(self, facts: RequestFacts) -> None:
         """Build the span, records and metrics of a finished prediction (runs on the emitter thread)."""
-        self._guard(None, self._build_deferred, facts)
+        self._guard(None, self._build_deferred, PredictionFacts.from_request(facts))
 
-    def _emit_direct(self, facts: PredictionFacts) -> None:
+    def _emit_direct(self, facts: RequestFacts) -> None:
         """Encode a finished prediction straight to OTLP JSON (runs on the emitter thread)."""
-        self._guard(None, self._build_direct, facts)
+        self._guard(None, self._build_direct, PredictionFacts.from_request(facts))
 
     def _build_direct(self, facts: PredictionFacts) -> None:
         route: _Route = self.__dict__["_deferred"]
@@ -260,7 +277,14 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
 
     # --- inline path: a foreign tracer provider, whose span ids we cannot choose ------------------------
 
-    def _predict_inline(self, model: Any, data: Any, scope: PredictionScope) -> Any:
+    def _predict_inline(self, model: Any, data: Any) -> Any:
+        scope, token = enter_prediction(data, model)
+        try:
+            return self._predict_inline_scoped(model, data, scope)
+        finally:
+            exit_prediction(token)
+
+    def _predict_inline_scoped(self, model: Any, data: Any, scope: PredictionScope) -> Any:
         config = self.config
         base = self._base_attributes(scope.model_name, scope.model_version, scope.prediction_id)
         sampled = config.payload_sample_rate >= 1.0 or random.random() < config.payload_sample_rate
@@ -456,12 +480,22 @@ def _error_labels(labels: dict[str, AttributeValue], error_type: str) -> dict[st
     return error_labels
 
 
+class PredictionSpan(NonRecordingSpan):
+    """The prediction's span as the request thread sees it: its ids, for child spans and log lines.
+
+    The recorded span is built later, off the request thread, with the same ids.
+    """
+
+    __slots__ = ("_context",)
+
+
 @dataclass
 class _Route:
     """How predictions of a decorator reach the exporters off the request thread."""
 
     emitter: DeferredEmitter
-    emit: Callable[[PredictionFacts], None]
+    emit: Callable[[RequestFacts], None]
+    payload_sample_rate: float
     id_generator: PresetIdGenerator | None
     encoder: PredictionEncoder | None
     exporter: DirectPredictionExporter | None

@@ -29,6 +29,12 @@ WAKE_AT = 256  # queued predictions that wake the worker before its next periodi
 DRAIN_INTERVAL_SECONDS = 0.05
 
 
+# What the request thread hands over, as one tuple (no Python-level constructor runs there):
+# (scope, parent SpanContext or None, the prediction's SpanContext, payload sampled, start time ns,
+#  elapsed ns, input, output, exception)
+RequestFacts = tuple[PredictionScope, Any, Any, bool, int, int, Any, Any, "BaseException | None"]
+
+
 @dataclass(slots=True)
 class PredictionFacts:
     """What the request thread observed about one prediction; telemetry is built from it later."""
@@ -46,6 +52,25 @@ class PredictionFacts:
     result: Any = None
     error: BaseException | None = None
 
+    @classmethod
+    def from_request(cls, facts: RequestFacts) -> PredictionFacts:
+        """Unpack the tuple the request thread handed over."""
+        scope, parent, span_context, sampled, start_ns, elapsed_ns, data, result, error = facts
+        return cls(
+            scope,
+            parent,
+            span_context.trace_id,
+            span_context.span_id,
+            sampled,
+            start_ns,
+            start_ns,
+            start_ns + elapsed_ns,
+            elapsed_ns / 1e6,
+            data,
+            result,
+            error,
+        )
+
     @property
     def model_name(self) -> str:
         """The model's qualified name."""
@@ -62,7 +87,7 @@ class PredictionFacts:
         return self.scope.prediction_id
 
 
-Emit = Callable[[PredictionFacts], None]
+Emit = Callable[[Any], None]
 
 
 def _queue_size() -> int:
@@ -87,12 +112,13 @@ class DeferredEmitter:
     def __init__(self, max_queue_size: int | None = None) -> None:
         """Start the worker thread; it is flushed at interpreter exit."""
         self.max_queue_size = max_queue_size or _queue_size()
-        self._queue: collections.deque[tuple[Emit, PredictionFacts]] = collections.deque()
+        self._queue: collections.deque[tuple[Emit, Any]] = collections.deque()
         self._wake = threading.Event()
         self._idle = threading.Event()
         self._idle.set()
         self._stopping = False
-        self.accepted = 0
+        self._capacity = self.max_queue_size
+        self._emitted = 0
         self.dropped = 0
         self.failed = 0
         self._drain_hooks: list[Callable[[], None]] = []
@@ -113,7 +139,8 @@ class DeferredEmitter:
         self._wake = threading.Event()
         self._idle = threading.Event()
         self._idle.set()
-        self.accepted = self.dropped = self.failed = 0
+        self._emitted = self.dropped = self.failed = 0
+        self._capacity = 0 if self._stopping else self.max_queue_size
         self._thread = self._start_worker()
 
     def add_drain_hook(self, hook: Callable[[], None]) -> None:
@@ -125,22 +152,33 @@ class DeferredEmitter:
         """Call ``hook`` once the worker has emitted everything and stopped (e.g. to post the last batch)."""
         self._shutdown_hooks.append(hook)
 
-    def submit(self, emit: Emit, facts: PredictionFacts) -> bool:
+    def submit(self, emit: Emit, facts: Any) -> bool:
         """Queue facts for emission; False (and counted) when the queue is full or shut down."""
         queue = self._queue
-        if len(queue) >= self.max_queue_size or self._stopping:
-            self.dropped += 1
-            if self.dropped == 1:
-                _logger.warning(
-                    "otel_ml_logging: prediction telemetry queue full (%d); dropping and counting",
-                    self.max_queue_size,
-                )
-            return False
-        queue.append((emit, facts))
-        self.accepted += 1
-        if len(queue) >= WAKE_AT and not self._wake.is_set():
-            self._wake.set()  # otherwise the worker's periodic wake-up picks it up: no syscall per prediction
-        return True
+        if len(queue) < self._capacity:  # 0 once shut down
+            queue.append((emit, facts))
+            if len(queue) >= WAKE_AT:
+                self._wake_early()
+            return True
+        return self._drop()
+
+    @property
+    def accepted(self) -> int:
+        """Facts queued since start (or since a fork, in a child), emitted or not yet."""
+        return self._emitted + len(self._queue)
+
+    def _wake_early(self) -> None:
+        # otherwise the worker's periodic wake-up picks the facts up: no syscall per prediction
+        if not self._wake.is_set():
+            self._wake.set()
+
+    def _drop(self) -> bool:
+        self.dropped += 1
+        if self.dropped == 1:
+            _logger.warning(
+                "otel_ml_logging: prediction telemetry queue full (%d); dropping and counting", self.max_queue_size
+            )
+        return False
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until everything queued so far has been emitted."""
@@ -156,6 +194,7 @@ class DeferredEmitter:
             return
         self.flush(timeout)
         self._stopping = True
+        self._capacity = 0
         self._wake.set()
         self._thread.join(timeout)
         for hook in self._shutdown_hooks:
@@ -169,6 +208,7 @@ class DeferredEmitter:
             while queue:
                 emit, facts = queue.popleft()
                 self._call(emit, facts)
+                self._emitted += 1
             for hook in self._drain_hooks:
                 self._call(hook)
             self._idle.set()

@@ -42,7 +42,7 @@ class PredictionIDDecorator(MLModelDecorator):  # type: ignore[misc]
     def predict(self, data: Any) -> Any:
         """Predict with the wrapped model and stamp the output with the prediction id."""
         model = self.__dict__["_model"]
-        with prediction_scope(data, model.qualified_name, model.version) as scope:
+        with prediction_scope(data, model) as scope:
             result = model.predict(data=without_prediction_id(data, model.input_schema))
         if not isinstance(result, BaseModel):
             return result

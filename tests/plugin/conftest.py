@@ -88,6 +88,7 @@ def on_path(decorator, path: str):
 @pytest.fixture
 def telemetry() -> Telemetry:
     session = _session_telemetry()
+    shared_emitter().flush()  # what earlier tests left queued must not land in this test's exporters
     session.spans_exporter.clear()
     session.logs_exporter.clear()
     session.metric_reader.get_metrics_data()  # cumulative: tests compare deltas via fresh decorators
