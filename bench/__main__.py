@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -95,11 +96,29 @@ def throughput(collector: RunningCollector, scenario: str, count: int, settings:
     return result
 
 
+MEDIAN_KEYS = ("median_ns", "p99_ns", "delivered_per_second", "submitted_per_second")
+SUMMED_KEYS = ("delivered_predictions", "expected_predictions", "dropped_predictions")
+
+
+def median_of_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One scenario's rounds summarised: medians of the per-round figures, drops summed, peak memory."""
+    summary: dict[str, Any] = {"rounds": rounds}
+    for key in MEDIAN_KEYS:
+        if key in rounds[0]:
+            summary[key] = statistics.median(r[key] for r in rounds)
+    for key in SUMMED_KEYS:
+        if key in rounds[0]:
+            summary[key] = sum(r[key] for r in rounds)
+    summary["peak_rss_kib"] = max(r["peak_rss_kib"] for r in rounds)
+    return summary
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--latency-count", type=int, default=5000, help="paced predictions per latency run")
     parser.add_argument("--rate", type=float, default=1000.0, help="pace of latency runs, predictions/s")
     parser.add_argument("--throughput-count", type=int, default=30000, help="predictions per throughput run")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each scenario; medians are reported")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
     parser.add_argument("--es-rate", type=float, default=3000.0, help="predictions/s (2 records each) into ES")
     parser.add_argument("--es-seconds", type=float, default=20.0, help="duration of the Elasticsearch run")
@@ -127,13 +146,20 @@ def main() -> None:
             if pinned:
                 pin(collector.process.pid, cpus[-1])
                 settings["cpu"] = str(cpus[0])
-            for scenario in ["bare", *TELEMETRY]:
-                print(f"latency: {scenario}", flush=True)
-                results["latency"][scenario] = run_worker(scenario, "latency", args.latency_count, settings, args.rate)
-            for scenario in ["bare", *TELEMETRY]:
-                print(f"throughput: {scenario}", flush=True)
-                Path(settings["json_log_path"]).unlink(missing_ok=True)
-                results["throughput"][scenario] = throughput(collector, scenario, args.throughput_count, settings)
+            latency_rounds: dict[str, list[dict[str, Any]]] = {s: [] for s in ["bare", *TELEMETRY]}
+            throughput_rounds: dict[str, list[dict[str, Any]]] = {s: [] for s in ["bare", *TELEMETRY]}
+            for round_number in range(1, args.rounds + 1):  # interleaved: drifts of a noisy machine hit all alike
+                for scenario in ["bare", *TELEMETRY]:
+                    print(f"round {round_number}/{args.rounds} latency: {scenario}", flush=True)
+                    measured = run_worker(scenario, "latency", args.latency_count, settings, args.rate)
+                    latency_rounds[scenario].append(measured)
+                for scenario in ["bare", *TELEMETRY]:
+                    print(f"round {round_number}/{args.rounds} throughput: {scenario}", flush=True)
+                    Path(settings["json_log_path"]).unlink(missing_ok=True)
+                    measured = throughput(collector, scenario, args.throughput_count, settings)
+                    throughput_rounds[scenario].append(measured)
+            results["latency"] = {s: median_of_rounds(r) for s, r in latency_rounds.items()}
+            results["throughput"] = {s: median_of_rounds(r) for s, r in throughput_rounds.items()}
         if not args.skip_elasticsearch:
             print("elasticsearch: sustained records/s through the collector", flush=True)
             results["elasticsearch"] = [

@@ -57,7 +57,9 @@ def markdown(results: dict[str, Any], table: list[dict[str, Any]]) -> str:
         + (" (benchmark process and collector pinned to separate cores)." if machine.get("pinned") else "."),
         f"Latency: {results['settings']['latency_count']} predictions paced at {results['settings']['rate']:.0f}/s; "
         f"throughput: {results['settings']['throughput_count']} predictions back to back "
-        f"(+{results['settings']['warmup']} warm-up), delivered = received by the collector.",
+        f"(+{results['settings']['warmup']} warm-up), delivered = received by the collector. "
+        f"Each scenario ran {results['settings'].get('rounds', 1)} times, interleaved with the others, each time "
+        "in a fresh process: medians of the runs' medians and p99s; drops summed over the runs.",
         "",
         "| scenario | added median µs (paced) | added p99 µs (paced) | added median µs (back to back) | "
         "added p99 µs (back to back) | × ours (paced median) | delivered pred/s | × ours | dropped / expected "
@@ -99,7 +101,56 @@ def markdown(results: dict[str, Any], table: list[dict[str, Any]]) -> str:
             + ", ".join(f"{name.replace('_', ' ')} {rate:,.0f} records/s" for name, rate in gelf.items())
             + ".",
         ]
+    lines += ["", *targets(results, table)]
     return "\n".join(lines) + "\n"
+
+
+def targets(results: dict[str, Any], table: list[dict[str, Any]]) -> list[str]:
+    """The issue's targets P1-P4 against this run's numbers, each marked met or not."""
+    ours = next((r for r in table if r["scenario"] == "otel-ml-logging"), {})
+    checks: list[tuple[str, str, bool]] = []
+    if ours:
+        for how, median_key, p99_key in (
+            ("paced", "added_median_us", "added_p99_us"),
+            ("back to back", "b2b_added_median_us", "b2b_added_p99_us"),
+        ):
+            if median_key in ours:
+                median, p99 = ours[median_key], ours[p99_key]
+                checks.append(
+                    (
+                        f"P1 ≤ 15 µs median, ≤ 100 µs p99 added ({how})",
+                        f"{median:.1f} / {p99:.1f} µs",
+                        median <= 15 and p99 <= 100,
+                    )
+                )
+        if "delivered_per_s" in ours:
+            checks.append(
+                (
+                    "P2 ≥ 10,000 predictions/s fully delivered, 0 dropped",
+                    f"{ours['delivered_per_s']:,.0f}/s, {ours['dropped']} of {ours['expected']:,} dropped",
+                    ours["delivered_per_s"] >= 10_000 and ours["dropped"] == 0,
+                )
+            )
+    for es in results.get("elasticsearch") or []:
+        what = "logs and spans" if es["with_spans"] else "logs only"
+        checks.append(
+            (
+                f"P3 ≥ 5,000 log records/s into Elasticsearch, 0 lost ({what})",
+                f"{es['indexed_records_per_second']:,.0f}/s, {es['records_lost']} lost",
+                es["indexed_records_per_second"] >= 5_000 and es["records_lost"] == 0,
+            )
+        )
+    for name, rate in (results.get("gelf_udp_records_per_second") or {}).items():
+        checks.append(
+            (
+                f"P4 ≥ 50,000 GELF records/s over UDP, one core ({name.replace('_', ' ')})",
+                f"{rate:,.0f}/s",
+                rate >= 50_000,
+            )
+        )
+    lines = ["| target | this run | met |", "|---|---:|---|"]
+    lines += [f"| {target} | {value} | {'yes' if met else '**no**'} |" for target, value, met in checks]
+    return lines
 
 
 def plot(table: list[dict[str, Any]], path: Path) -> None:
