@@ -8,7 +8,7 @@ import random
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ml_base.decorator import MLModelDecorator
@@ -170,9 +170,8 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
         span = _new_object(PredictionSpan)  # PredictionSpan(span_context), minus a Python-level __init__
         span._context = span_context
         token = attach(Context({**current, SPAN_KEY: span, PREDICTION_KEY: scope}))
-        start_ns = _time_ns()
-        started = _perf_ns()
         result = error = None
+        start_ns = _time_ns()  # one clock, as the SDK's spans: the span's duration is the latency
         try:
             result = model.predict(data=data)
             return result
@@ -180,13 +179,9 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
             error = raised
             raise
         finally:
-            elapsed = _perf_ns() - started
+            end_ns = _time_ns()
             detach(token)
-            rate = route.payload_sample_rate
-            sampled = rate >= 1.0 or random.random() < rate
-            route.emitter.submit(
-                route.emit, (scope, parent, span_context, sampled, start_ns, elapsed, data, result, error)
-            )
+            route.submit(route.emit, (scope, parent, span_context, start_ns, end_ns, data, result, error))
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until the telemetry of every prediction made so far has been handed to the SDK."""
@@ -217,11 +212,13 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
 
     def _emit_deferred(self, facts: RequestFacts) -> None:
         """Build the span, records and metrics of a finished prediction (runs on the emitter thread)."""
-        self._guard(None, self._build_deferred, PredictionFacts.from_request(facts))
+        route: _Route = self.__dict__["_deferred"]
+        self._guard(None, self._build_deferred, PredictionFacts.from_request(facts, route.payload_sample_rate))
 
     def _emit_direct(self, facts: RequestFacts) -> None:
         """Encode a finished prediction straight to OTLP JSON (runs on the emitter thread)."""
-        self._guard(None, self._build_direct, PredictionFacts.from_request(facts))
+        route: _Route = self.__dict__["_deferred"]
+        self._guard(None, self._build_direct, PredictionFacts.from_request(facts, route.payload_sample_rate))
 
     def _build_direct(self, facts: PredictionFacts) -> None:
         route: _Route = self.__dict__["_deferred"]
@@ -500,3 +497,8 @@ class _Route:
     encoder: PredictionEncoder | None
     exporter: DirectPredictionExporter | None
     sampler: Sampler | None
+    submit: Callable[[Callable[[RequestFacts], None], RequestFacts], bool] = field(init=False)
+
+    def __post_init__(self) -> None:
+        """Bind the emitter's submit once: the request thread calls it for every prediction."""
+        self.submit = self.emitter.submit

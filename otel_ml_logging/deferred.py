@@ -13,6 +13,7 @@ import atexit
 import collections
 import logging
 import os
+import random
 import threading
 import weakref
 from collections.abc import Callable
@@ -30,9 +31,9 @@ DRAIN_INTERVAL_SECONDS = 0.05
 
 
 # What the request thread hands over, as one tuple (no Python-level constructor runs there):
-# (scope, parent SpanContext or None, the prediction's SpanContext, payload sampled, start time ns,
-#  elapsed ns, input, output, exception)
-RequestFacts = tuple[PredictionScope, Any, Any, bool, int, int, Any, Any, "BaseException | None"]
+# (scope, parent SpanContext or None, the prediction's SpanContext, start and end time ns,
+#  input, output, exception)
+RequestFacts = tuple[PredictionScope, Any, Any, int, int, Any, Any, "BaseException | None"]
 
 
 @dataclass(slots=True)
@@ -53,9 +54,11 @@ class PredictionFacts:
     error: BaseException | None = None
 
     @classmethod
-    def from_request(cls, facts: RequestFacts) -> PredictionFacts:
-        """Unpack the tuple the request thread handed over."""
-        scope, parent, span_context, sampled, start_ns, elapsed_ns, data, result, error = facts
+    def from_request(cls, facts: RequestFacts, payload_sample_rate: float = 1.0) -> PredictionFacts:
+        """Unpack the tuple the request thread handed over; decide here whether to keep the payload."""
+        scope, parent, span_context, start_ns, end_ns, data, result, error = facts
+        end_ns = max(end_ns, start_ns)  # the wall clock may step back mid-prediction
+        sampled = payload_sample_rate >= 1.0 or random.random() < payload_sample_rate
         return cls(
             scope,
             parent,
@@ -64,8 +67,8 @@ class PredictionFacts:
             sampled,
             start_ns,
             start_ns,
-            start_ns + elapsed_ns,
-            elapsed_ns / 1e6,
+            end_ns,
+            (end_ns - start_ns) / 1e6,
             data,
             result,
             error,
