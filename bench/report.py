@@ -140,13 +140,11 @@ def targets(results: dict[str, Any], table: list[dict[str, Any]]) -> list[str]:
                 es["indexed_records_per_second"] >= 5_000 and es["records_lost"] == 0,
             )
         )
-    for name, rate in (results.get("gelf_udp_records_per_second") or {}).items():
+    gelf = results.get("gelf_udp_records_per_second") or {}
+    if "gzip_default_threshold" in gelf:  # the exporter's defaults; forced per-message compression is listed above
+        rate = gelf["gzip_default_threshold"]
         checks.append(
-            (
-                f"P4 ≥ 50,000 GELF records/s over UDP, one core ({name.replace('_', ' ')})",
-                f"{rate:,.0f}/s",
-                rate >= 50_000,
-            )
+            ("P4 ≥ 50,000 GELF records/s over UDP, one core (default settings)", f"{rate:,.0f}/s", rate >= 50_000)
         )
     lines = ["| target | this run | met |", "|---|---:|---|"]
     lines += [f"| {target} | {value} | {'yes' if met else '**no**'} |" for target, value, met in checks]
