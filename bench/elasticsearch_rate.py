@@ -52,43 +52,61 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(scratch: Path, predictions_per_second: float, seconds: float, spans: bool = True) -> dict[str, Any]:
-    """Run the worker against collector → Elasticsearch and return what arrived and what it cost."""
+def offer(endpoint: str, predictions_per_second: float, seconds: float, spans: bool) -> dict[str, Any]:
+    """Make predictions at a fixed rate in a worker process; return how many and how long it took."""
+    worker = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            WORKER,
+            endpoint,
+            str(predictions_per_second),
+            str(seconds),
+            "spans" if spans else "no-spans",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    made: dict[str, Any] = json.loads(worker.stdout.strip().splitlines()[-1])
+    return made
+
+
+def measure(
+    scratch: Path, predictions_per_second: float, seconds: float, spans: bool = True, warmup_seconds: float = 10.0
+) -> dict[str, Any]:
+    """Run the worker against collector → Elasticsearch and return what arrived and what it cost.
+
+    A warm-up phase at the same rate runs first and is indexed completely before the measured
+    phase starts: a freshly started node spends its first seconds compiling (JIT) and creating the
+    data streams, which is not the sustained rate.
+    """
+    prediction_records = {"exists": {"field": "ml.prediction.id"}}
     with run_elasticsearch(scratch / "es") as es:
         apply_templates(es)
         configs = [REPO_ROOT / "collector" / "config.yaml", REPO_ROOT / "collector" / "config.elasticsearch.yaml"]
         env = {"ELASTICSEARCH_ENDPOINT": es.url, "ELASTICSEARCH_FLUSH_INTERVAL": "1s", "COLLECTOR_LOG_LEVEL": "warn"}
         with run_collector(configs, env, scratch / "storage") as collector:
-            es_pid = es.process.pid if getattr(es, "process", None) else None
+            warm = offer(collector.otlp_http_endpoint, predictions_per_second, warmup_seconds, spans)
+            base = es.wait_for_count(LOGS, warm["predictions"] * 2, query=prediction_records, timeout=300)
+            es_pid = es.process.pid if es.process is not None else None
+            assert collector.process is not None  # run_collector yields a started collector
             cpu_before = {"collector": cpu_seconds(collector.process.pid)}
             if es_pid:
                 cpu_before["elasticsearch"] = cpu_seconds(es_pid)
             started = time.time()
-            worker = subprocess.run(
-                [
-                    sys.executable,
-                    "-c",
-                    WORKER,
-                    collector.otlp_http_endpoint,
-                    str(predictions_per_second),
-                    str(seconds),
-                    "spans" if spans else "no-spans",
-                ],
-                cwd=REPO_ROOT,
-                capture_output=True,
-                text=True,
-                check=True,
-                env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-            )
-            made = json.loads(worker.stdout.strip().splitlines()[-1])
+            made = offer(collector.otlp_http_endpoint, predictions_per_second, seconds, spans)
             expected = made["predictions"] * 2
-            indexed = es.wait_for_count(LOGS, expected, query={"exists": {"field": "ml.prediction.id"}}, timeout=300)
+            indexed = es.wait_for_count(LOGS, base + expected, query=prediction_records, timeout=300) - base
             finished = time.time()
             cpu = {"collector": cpu_seconds(collector.process.pid) - cpu_before["collector"]}
             if es_pid:
                 cpu["elasticsearch"] = cpu_seconds(es_pid) - cpu_before["elasticsearch"]
     return {
         "with_spans": spans,
+        "warmup_records_indexed": base,
         "offered_records_per_second": expected / made["seconds"],
         "records_expected": expected,
         "records_indexed": indexed,
