@@ -54,7 +54,7 @@ class PredictionFacts:
     error: BaseException | None = None
 
     @classmethod
-    def from_request(cls, facts: RequestFacts, payload_sample_rate: float = 1.0) -> PredictionFacts:
+    def from_request(cls, facts: RequestFacts, payload_sample_rate: float) -> PredictionFacts:
         """Unpack the tuple the request thread handed over; decide here whether to keep the payload."""
         scope, parent, span_context, start_ns, end_ns, data, result, error = facts
         end_ns = max(end_ns, start_ns)  # the wall clock may step back mid-prediction

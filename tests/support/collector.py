@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -36,6 +35,8 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.support.processes import stop_process
 
 __all__ = [
     "BINARY_ENV",
@@ -231,17 +232,6 @@ def _http_ok(url: str) -> bool:
         return False
 
 
-def _stop(process: subprocess.Popen[bytes], grace: float) -> int:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-    return int(process.returncode)
-
-
 def _hostport(value: str) -> str:
     """``0.0.0.0:4317`` → ``127.0.0.1:4317`` (what a client on this machine should dial)."""
     host, _, port = value.rpartition(":")
@@ -323,7 +313,7 @@ def run_collector(
         collector.check_alive()
         failed = False
     finally:
-        code = _stop(process, stop_timeout)
+        code = stop_process(process, stop_timeout)
         if failed:
             print(f"otelcol-ml exit code {code}\n{collector._log_tail()}", file=sys.stderr)
         elif code != 0:

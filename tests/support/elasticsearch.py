@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -36,6 +35,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.support.processes import stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FETCH_SCRIPT = REPO_ROOT / "scripts" / "fetch-elasticsearch.sh"
@@ -171,13 +172,7 @@ class RunningElasticsearch:
         """Stop the node gracefully (SIGTERM, then SIGKILL after ``timeout``); data stays."""
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        stop_process(self.process, timeout)
         self.process = None
 
     def is_running(self) -> bool:
@@ -313,19 +308,12 @@ def _unavailable(reason: str) -> None:
 def elasticsearch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningElasticsearch]:
     """Session-wide real Elasticsearch node with the otel-ml-logging templates applied."""
     try:
-        cache_dir = ensure_elasticsearch()
+        ensure_elasticsearch()
     except ElasticsearchUnavailableError as exc:
         _unavailable(str(exc))
-    node = RunningElasticsearch(tmp_path_factory.mktemp("elasticsearch"), cache_dir)
-    try:
-        node.start()
+    with run_elasticsearch(tmp_path_factory.mktemp("elasticsearch")) as node:
         apply_templates(node)
         yield node
-    except BaseException:
-        print(f"----- Elasticsearch log ({node.log_path}) -----\n{node.log_tail(200)}")
-        raise
-    finally:
-        node.close()
 
 
 def flatten_document(document: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

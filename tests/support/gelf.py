@@ -43,6 +43,8 @@ from typing import IO, Any, Literal, TypedDict
 
 import pytest
 
+from tests.support.processes import stop_process
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FETCH_SCRIPT = REPO_ROOT / "scripts" / "fetch-gelf-decoders.sh"
 HARNESS_MAIN_CLASS = "io.otelml.gelfharness.GraylogGelfHarness"
@@ -229,12 +231,7 @@ class GraylogHarness:
         proc = self._proc
         if proc is None or proc.poll() is not None:
             return
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc, grace=10)
         for thread in self._threads:
             thread.join(timeout=5)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -13,6 +12,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.processes import stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN_DIR = Path(sys.executable).parent
@@ -73,14 +74,7 @@ def run_model_service(
 
 def stop(service: RunningService, timeout: float = 30.0) -> int:
     """Stop the service with SIGTERM (graceful: telemetry is flushed) and return its exit code."""
-    if service.process.poll() is None:
-        service.process.send_signal(signal.SIGTERM)
-        try:
-            service.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            service.process.kill()
-            service.process.wait()
-    return service.process.returncode
+    return stop_process(service.process, timeout)
 
 
 def _wait_ready(service: RunningService, timeout: float) -> None:
