@@ -1,0 +1,192 @@
+"""``otel-ml-logging run`` as a real process: records at real receivers, never blocking, exit codes, signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.collector import free_port, run_collector
+from tests.support.model_service import REPO_ROOT
+from tests.support.otlp_receiver import grpc_receiver
+
+CLI = [sys.executable, "-m", "otel_ml_logging.cli"]
+WRITER = REPO_ROOT / "bench" / "capture" / "writer.py"
+RELAY = REPO_ROOT / "tests" / "integration" / "collector.relay.yaml"
+
+CHILD = r"""
+import json, logging, sys
+print("INFO: model loaded", flush=True)
+print(json.dumps({"levelname": "WARNING", "message": "slow request", "action": "predict",
+                  "model_version": "1.2.0", "otelTraceID": "0af7651916cd43dd8448eb211c80319c",
+                  "otelSpanID": "b7ad6b7169203331"}), flush=True)
+logging.basicConfig(format="%(levelname)s:%(name)s:%(message)s")
+try:
+    {}["missing"]
+except KeyError:
+    logging.getLogger("model").exception("prediction failed")
+print("no level here", file=sys.stderr, flush=True)
+sys.exit(3)
+"""
+
+
+def capture_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env.update({"OTEL_SERVICE_NAME": "captured-server", "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment.name=test"})
+    env.update(extra)
+    return env
+
+
+def by_body(logs: list[dict]) -> dict[str, dict]:
+    return {record["body"]: record for record in logs}
+
+
+def check_captured(logs: list[dict]) -> None:
+    records = by_body(logs)
+    assert records["INFO: model loaded"]["severity_number"] == 9
+    assert records["INFO: model loaded"]["attributes"] == {"log.iostream": "stdout"}
+    assert records["INFO: model loaded"]["resource"]["service.name"] == "captured-server"
+    slow = records["slow request"]
+    assert (slow["severity_number"], slow["severity_text"]) == (13, "WARNING")
+    assert slow["attributes"] == {"action": "predict", "model_version": "1.2.0", "log.iostream": "stdout"}
+    assert slow["trace_id"] == "0af7651916cd43dd8448eb211c80319c"
+    assert slow["span_id"] == "b7ad6b7169203331"
+    failed = next(body for body in records if body.startswith("ERROR:model:prediction failed"))
+    assert failed.splitlines()[1] == "Traceback (most recent call last):"
+    assert failed.endswith("KeyError: 'missing'")
+    assert records[failed]["severity_number"] == 17
+    assert records["no level here"]["attributes"] == {"log.iostream": "stderr"}
+    assert len(logs) == 4
+
+
+@pytest.mark.integration
+def test_output_reaches_the_real_collector_over_http_json(tmp_path: Path):
+    with grpc_receiver() as receiver:
+        relay = {"RELAY_OTLP_ENDPOINT": receiver.endpoint.removeprefix("http://")}
+        configs = [REPO_ROOT / "collector" / "config.yaml", RELAY]
+        with run_collector(configs, relay, tmp_path / "storage") as collector:
+            env = capture_env(
+                OTEL_EXPORTER_OTLP_PROTOCOL="http/json", OTEL_EXPORTER_OTLP_ENDPOINT=collector.otlp_http_endpoint
+            )
+            done = subprocess.run(
+                [*CLI, "run", "--", sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=60
+            )
+            assert done.returncode == 3, done.stderr
+            assert "INFO: model loaded\n" in done.stdout  # still echoed
+            assert "KeyError: 'missing'" in done.stderr
+            assert "4 records delivered, 0 failed, 0 lines dropped" in done.stderr
+            received = receiver.wait_for(lambda r: len(r.logs) >= 4)
+            check_captured(received.logs)
+
+
+def test_output_reaches_an_otlp_grpc_receiver_through_the_sdk_exporter():
+    with grpc_receiver() as receiver:
+        env = capture_env(OTEL_EXPORTER_OTLP_PROTOCOL="grpc", OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint)
+        done = subprocess.run(
+            [*CLI, "run", "--no-echo", "--", sys.executable, "-c", CHILD],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 3, done.stderr
+        assert done.stdout == ""
+        check_captured(receiver.wait_for(lambda r: len(r.logs) >= 4).logs)
+
+
+def writer_seconds(tmp_path: Path, wrapped: list[str], env: dict[str, str], lines: int) -> tuple[float, float]:
+    """Run the fast writer (optionally under ``wrapped``); return (its own write time, wall time)."""
+    result = tmp_path / f"writer-{time.monotonic_ns()}.txt"
+    started = time.monotonic()
+    # stdout is a pipe drained by `cat`, bare or wrapped: what a container runtime or a terminal gives a server
+    with subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL) as drain:
+        done = subprocess.run(
+            [*wrapped, sys.executable, str(WRITER), str(lines), str(result)],
+            env=env,
+            stdout=drain.stdin,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+        assert drain.stdin is not None
+        drain.stdin.close()
+    wall = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    return float(result.read_text()), wall
+
+
+def test_a_fast_writer_is_not_slowed_and_a_dead_endpoint_never_blocks_it(tmp_path: Path):
+    lines = 200_000
+    dead = f"http://127.0.0.1:{free_port()}"
+    env = capture_env(OTEL_EXPORTER_OTLP_PROTOCOL="http/json", OTEL_EXPORTER_OTLP_ENDPOINT=dead)
+    wrapped = [*CLI, "run", "--shutdown-timeout", "2", "--"]
+    bare, captured, walls = [], [], []
+    for _ in range(3):  # interleaved rounds: the machine's load hits both sides alike
+        bare.append(writer_seconds(tmp_path, [], env, lines)[0])
+        seconds, wall = writer_seconds(tmp_path, wrapped, env, lines)
+        captured.append(seconds)
+        walls.append(wall)
+    ratio = statistics.median(captured) / statistics.median(bare)
+    print(
+        f"\n200,000 lines, dead endpoint: writer bare median {statistics.median(bare):.3f}s, "
+        f"captured median {statistics.median(captured):.3f}s, ratio {ratio:.2f}; wall times {walls}"
+    )
+    assert ratio <= 1.5, (bare, captured)
+    assert max(walls) < 2 + 2 + 5  # shutdown timeout + reader grace + start-up: bounded however dead the endpoint
+
+
+def test_exit_code_passes_through():
+    done = subprocess.run(
+        [*CLI, "run", "--", sys.executable, "-c", "raise SystemExit(7)"],
+        env=capture_env(OTEL_LOGS_EXPORTER="none"),
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == 7
+
+
+def test_a_missing_command_exits_127_with_a_message():
+    done = subprocess.run(
+        [*CLI, "run", "--", "/nonexistent/server"],
+        env=capture_env(OTEL_LOGS_EXPORTER="none"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 127
+    assert "cannot start '/nonexistent/server'" in done.stderr
+
+
+SLEEPER = r"""
+import signal, sys, time
+if sys.argv[1] == "handle":
+    signal.signal(signal.SIGTERM, lambda n, f: (print(f"child got signal {n}", flush=True), sys.exit(0)))
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize(("mode", "expected_code"), [("default", 128 + signal.SIGTERM), ("handle", 0)])
+def test_sigterm_reaches_the_child_and_its_exit_code_comes_back(mode: str, expected_code: int):
+    process = subprocess.Popen(
+        [*CLI, "run", "--", sys.executable, "-c", SLEEPER, mode],
+        env=capture_env(OTEL_LOGS_EXPORTER="none"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline() == "ready\n"
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == expected_code, err
+    assert time.monotonic() - started < 5
+    if mode == "handle":
+        assert out == f"child got signal {int(signal.SIGTERM)}\n"
