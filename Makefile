@@ -3,16 +3,19 @@
 #   make test   everything CI runs: lint, type checks, Go tests, all pytest suites against the real components
 # Both install what they need on a fresh machine (Python venv, collector build, Elasticsearch, GELF decoders).
 
-.PHONY: demo test setup collector elasticsearch gelf-decoders deploy-validators lint go-test pytest bench clean
+.PHONY: demo test setup floors collector elasticsearch gelf-decoders deploy-validators lint go-test pytest bench clean
 
 demo: setup collector elasticsearch
 	.venv/bin/python scripts/demo.py
 
-test: setup collector elasticsearch gelf-decoders deploy-validators
+test: setup floors collector elasticsearch gelf-decoders deploy-validators
 	scripts/run-tests.sh
 
 setup:
 	scripts/setup-python.sh
+
+floors: setup
+	scripts/setup-floors.sh
 
 collector:
 	scripts/build-collector.sh
@@ -30,4 +33,4 @@ bench: setup collector elasticsearch
 	.venv/bin/python -m bench
 
 clean:
-	rm -rf collector/_build .cache .venv
+	rm -rf collector/_build .cache .venv .venv-floors

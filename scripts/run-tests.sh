@@ -18,3 +18,6 @@ step "go vet + go test: collector/gelfexporter"
 step "pytest: unit, integration, collector, deploy"
 # Under CI a missing component fails instead of skipping (see tests/conftest.py).
 .venv/bin/python -m pytest "$@"
+
+step "pytest: plugin unit and zero-code tests at the lowest declared dependency versions (.venv-floors)"
+.venv-floors/bin/python -m pytest -p no:cacheprovider tests/plugin tests/integration/test_zero_code_service.py
