@@ -99,7 +99,8 @@ def test_wheel_entry_points_match_pyproject_and_resolve(dists: Dists) -> None:
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     parser.read_string(text)
     in_wheel = {group: dict(parser[group]) for group in parser.sections()}
-    declared = PROJECT["entry-points"]
+    declared = {**PROJECT.get("entry-points", {}), "console_scripts": PROJECT.get("scripts", {})}
+    declared = {group: entries for group, entries in declared.items() if entries}
     assert in_wheel == declared
     for entries in declared.values():
         for target in entries.values():
