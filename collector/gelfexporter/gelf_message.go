@@ -4,6 +4,7 @@
 package gelfexporter // import "github.com/otel-ml-logging/otel-ml-logging/collector/gelfexporter"
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"math"
@@ -196,7 +197,7 @@ func (m *mapper) resourceContext(res pcommon.Resource) resourceContext {
 	attrs := res.Attributes()
 	for _, k := range m.hostAttributes {
 		if v, ok := attrs.Get(k); ok {
-			if s := strings.TrimSpace(validUTF8(v.AsString())); s != "" {
+			if s := strings.TrimSpace(validUTF8(valueString(v))); s != "" {
 				rc.host = s
 				break
 			}
@@ -221,7 +222,7 @@ func (m *mapper) record(rc resourceContext, lr plog.LogRecord, fs *fieldSet) mes
 
 	attrs := lr.Attributes()
 	if v, ok := attrs.Get(stacktraceAttribute); ok {
-		msg.fullMessage = validUTF8(v.AsString())
+		msg.fullMessage = validUTF8(valueString(v))
 	}
 	m.addAttributes(fs, attrs, "")
 
@@ -229,7 +230,7 @@ func (m *mapper) record(rc resourceContext, lr plog.LogRecord, fs *fieldSet) mes
 	if body.Type() == pcommon.ValueTypeStr {
 		msg.shortMessage = validUTF8(body.Str())
 	} else if body.Type() != pcommon.ValueTypeEmpty {
-		msg.shortMessage = validUTF8(body.AsString())
+		msg.shortMessage = validUTF8(valueString(body))
 	}
 	if strings.TrimSpace(msg.shortMessage) == "" {
 		msg.shortMessage = "-"
@@ -294,7 +295,7 @@ func (m *mapper) addAttributes(fs *fieldSet, attrs pcommon.Map, prefix string) {
 		case pcommon.ValueTypeDouble:
 			d := v.Double()
 			if math.IsNaN(d) || math.IsInf(d, 0) {
-				f.str = strconv.FormatFloat(d, 'g', -1, 64) // JSON has no NaN/Inf
+				f.str = nonFiniteString(d) // JSON has no NaN/Inf
 			} else {
 				f.kind, f.dbl = kindDouble, d
 			}
@@ -302,10 +303,66 @@ func (m *mapper) addAttributes(fs *fieldSet, attrs pcommon.Map, prefix string) {
 			// GELF additional fields are strings or numbers.
 			f.str = strconv.FormatBool(v.Bool())
 		default: // slices as JSON, bytes as base64
-			f.str = m.truncate(validUTF8(v.AsString()))
+			f.str = m.truncate(validUTF8(valueString(v)))
 		}
 		fs.set(f)
 	}
+}
+
+// valueString is pcommon's Value.AsString, except that NaN and ±Inf doubles inside maps and slices
+// become the strings "NaN", "Infinity" and "-Infinity": AsString cannot write them as JSON numbers and
+// returns "" for the whole value.
+func valueString(v pcommon.Value) string {
+	switch v.Type() {
+	case pcommon.ValueTypeMap:
+		return marshalJSON(finiteRaw(v.Map().AsRaw()))
+	case pcommon.ValueTypeSlice:
+		return marshalJSON(finiteRaw(v.Slice().AsRaw()))
+	default:
+		return v.AsString()
+	}
+}
+
+// nonFiniteString names NaN and ±Inf as pcommon's AsString does.
+func nonFiniteString(d float64) string {
+	switch {
+	case math.IsNaN(d):
+		return "NaN"
+	case d > 0:
+		return "Infinity"
+	default:
+		return "-Infinity"
+	}
+}
+
+// finiteRaw replaces NaN and ±Inf in a value from AsRaw (maps, slices, scalars) by nonFiniteString.
+func finiteRaw(v any) any {
+	switch x := v.(type) {
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nonFiniteString(x)
+		}
+	case map[string]any:
+		for k, e := range x {
+			x[k] = finiteRaw(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = finiteRaw(e)
+		}
+	}
+	return v
+}
+
+// marshalJSON writes v as compact JSON without HTML escaping, like pcommon's AsString.
+func marshalJSON(v any) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(buf.String(), "\n")
 }
 
 func (m *mapper) truncate(s string) string {

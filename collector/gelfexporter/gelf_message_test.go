@@ -5,6 +5,7 @@ package gelfexporter
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -268,4 +269,18 @@ func TestJSONEncoderMatchesMap(t *testing.T) {
 	require.NoError(t, dec.Decode(&norm))
 	assert.Equal(t, norm, got)
 	assert.Equal(t, want["short_message"], got["short_message"])
+}
+
+func TestNonFiniteDoublesInsideSlicesAndMaps(t *testing.T) {
+	res, lr := newRecord()
+	require.NoError(t, lr.Attributes().FromRaw(map[string]any{
+		"scores": []any{1.5, math.NaN(), math.Inf(1), math.Inf(-1)},
+		"top":    math.Inf(1),
+	}))
+	require.NoError(t, lr.Body().SetEmptyMap().FromRaw(map[string]any{"v": math.NaN(), "w": 2}))
+	got := encodeDecode(t, res, lr, defaultMapping())
+	// pdata's AsString returns "" for a slice or map holding NaN/Inf: the values must not vanish.
+	assert.Equal(t, `[1.5,"NaN","Infinity","-Infinity"]`, got["_scores"])
+	assert.Equal(t, "Infinity", got["_top"])
+	assert.Equal(t, `{"v":"NaN","w":2}`, got["short_message"])
 }
