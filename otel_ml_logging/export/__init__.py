@@ -1,0 +1,1 @@
+"""Exporters of the package: OTLP JSON over HTTP, GELF."""
