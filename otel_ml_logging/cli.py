@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -51,7 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check",
         help="load the models of a rest-model-service config and validate every decorator's options",
-        description="Build every model of REST_CONFIG with its decorators, as the service does; exit 1 on a problem.",
+        description=(
+            "Build every model of REST_CONFIG with its decorators, as the service does (modules are imported "
+            "from the installed packages and the current directory); exit 1 on a problem."
+        ),
     )
     check.add_argument("rest_config", metavar="REST_CONFIG", help="rest-model-service YAML file")
     return parser
@@ -93,6 +97,8 @@ def _run(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> int:
 def _check(path: str) -> int:
     from otel_ml_logging.serving.rest_config import RestConfigError, build_models, read_rest_config
 
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # model packages in the current directory import, as under uvicorn
     try:
         models = build_models(read_rest_config(path))
     except RestConfigError as error:
