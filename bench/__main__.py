@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from bench.elasticsearch_rate import measure as measure_elasticsearch  # noqa: E402
 from bench.gelf_udp import measure as measure_gelf_udp  # noqa: E402
 from bench.report import write_report  # noqa: E402
-from tests.support.collector import RunningCollector, run_collector  # noqa: E402
+from harness.collector import RunningCollector, run_collector  # noqa: E402
 
 WARMUP = 500
 TELEMETRY = ["json-logger", "otel-sdk", "otel-ml-logging"]

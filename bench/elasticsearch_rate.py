@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.support.collector import run_collector
-from tests.support.elasticsearch import apply_templates, run_elasticsearch
+from harness.collector import run_collector
+from harness.elasticsearch import apply_templates, run_elasticsearch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LOGS = "logs-otel_ml-*"

@@ -24,9 +24,9 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from tests.support.collector import run_collector  # noqa: E402 (after the path set-up above)
-from tests.support.elasticsearch import apply_templates, flatten_document, run_elasticsearch  # noqa: E402
-from tests.support.model_service import run_model_service, stop  # noqa: E402
+from harness.collector import run_collector  # noqa: E402 (after the path set-up above)
+from harness.elasticsearch import apply_templates, flatten_document, run_elasticsearch  # noqa: E402
+from harness.model_service import run_model_service, stop  # noqa: E402
 
 REST_CONFIG = REPO_ROOT / "examples" / "insurance_charges_model" / "rest_config.yaml"
 LOGS = "logs-otel_ml-*"

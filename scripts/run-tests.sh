@@ -7,7 +7,7 @@ step() { printf '\n=== %s\n' "$*"; }
 
 step "ruff"
 .venv/bin/ruff check .
-.venv/bin/ruff format --check otel_ml_logging tests bench scripts examples deploy
+.venv/bin/ruff format --check otel_ml_logging harness tests bench scripts examples deploy
 
 step "mypy (strict) otel_ml_logging"
 .venv/bin/mypy

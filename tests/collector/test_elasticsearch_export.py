@@ -9,8 +9,6 @@ the persistent sending queue, also across a collector restart while Elasticsearc
 from __future__ import annotations
 
 import contextlib
-import importlib
-import os
 import time
 import traceback
 import uuid
@@ -29,10 +27,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
-from tests.support.elasticsearch import ECS_LOG_FIELD_TYPES, REPO_ROOT, RunningElasticsearch, elasticsearch
+from harness.collector import build_collector, run_collector
+from harness.elasticsearch import ECS_LOG_FIELD_TYPES, REPO_ROOT, RunningElasticsearch
 
 pytestmark = pytest.mark.integration
-_ = elasticsearch  # session fixture
 
 CONFIGS = [REPO_ROOT / "collector" / "config.yaml", REPO_ROOT / "collector" / "config.elasticsearch.yaml"]
 LOGS = "logs-otel_ml-default"
@@ -41,34 +39,19 @@ SPAN_EVENTS = "logs-apm.error-default"
 MODEL = "insurance_charges_model"
 
 
-def collector_support() -> Any:
-    """tests/support/collector.py (another engineer's harness); skip or, under CI, fail without it."""
-    try:
-        return importlib.import_module("tests.support.collector")
-    except ModuleNotFoundError as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"tests/support/collector.py missing: {exc}")
-        pytest.skip(f"tests/support/collector.py not available yet: {exc}")
-
-
 @pytest.fixture(scope="module")
 def collector_binary() -> Path:
-    support = collector_support()
-    for path in CONFIGS:
-        if not path.exists():
-            pytest.skip(f"{path} not written yet")
-    return Path(support.build_collector())
+    return build_collector()
 
 
 @contextlib.contextmanager
 def collector(es: RunningElasticsearch, storage_dir: Path, **options: Any) -> Iterator[Any]:
     """The real collector with the base + Elasticsearch configs, pointed at ``es``."""
-    support = collector_support()
     env = {
         "ELASTICSEARCH_ENDPOINT": es.url,
         "ELASTICSEARCH_FLUSH_INTERVAL": "1s",  # test latency; production default 5s
     }
-    with support.run_collector([str(p) for p in CONFIGS], env=env, storage_dir=storage_dir, **options) as running:
+    with run_collector([str(p) for p in CONFIGS], env=env, storage_dir=storage_dir, **options) as running:
         yield running
 
 

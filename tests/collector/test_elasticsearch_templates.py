@@ -13,7 +13,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.support.elasticsearch import (
+from harness.elasticsearch import (
     ECS_LOG_FIELD_TYPES,
     TEMPLATE_DIR,
     RunningElasticsearch,

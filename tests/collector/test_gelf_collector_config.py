@@ -1,6 +1,6 @@
 """otelcol-ml with collector/config*.yaml: merging, start-up validation, persistent GELF queue.
 
-Runs the real collector binary (tests/support/collector.py) against plain sockets standing in for
+Runs the real collector binary (harness/collector.py) against plain sockets standing in for
 a GELF input: a UDP socket (messages below the compression threshold arrive as plain JSON) and a
 TCP server splitting NUL-terminated frames. The GELF codec itself is checked against Graylog's and
 Wireshark's decoders in test_gelf_exporter.py.
@@ -20,7 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.collector import REPO_ROOT, build_collector, free_port, run_collector
+from harness.collector import REPO_ROOT, build_collector, run_collector
+from harness.ports import free_port
 
 pytestmark = pytest.mark.integration
 

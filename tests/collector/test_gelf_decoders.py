@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.support.gelf import GraylogHarness, TsharkCapture, both_decoders
+from harness.gelf import GraylogHarness, TsharkCapture, both_decoders
 
 pygelf = pytest.importorskip("pygelf", reason="pygelf (PyPI) is the independent GELF sender")
 

@@ -8,7 +8,6 @@ validated on their own in test_gelf_decoders.py. Both must see the same GELF mes
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import time
@@ -24,27 +23,19 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationSc
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs, SeverityNumber
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
-from tests.support.otlp_receiver import key_value as kv
-from tests.support.gelf import (
-    GraylogHarness,
-    GraylogMessage,
-    TsharkCapture,
-    both_decoders,
-    free_port,
-    unavailable,
-)
+from harness import collector as collector_harness
+from harness.gelf import GraylogHarness, GraylogMessage, TsharkCapture, both_decoders
+from harness.otlp_receiver import key_value as kv
+from harness.ports import free_port
 
 pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_FILES = [REPO_ROOT / "collector" / "config.yaml", REPO_ROOT / "collector" / "config.gelf.yaml"]
-COLLECTOR_SUPPORT = REPO_ROOT / "tests" / "support" / "collector.py"
 # config.gelf.yaml reads the endpoint from the environment; other exporter settings are given with
 # one more --config file that overrides the `gelf` exporter's `udp:` block (collector/gelfexporter).
 ENDPOINT_ENV = "GELF_ENDPOINT"
 EXPORTER_ID = "gelf"
-# Seconds to wait for the collector's files to appear (they are written in parallel); 0 = don't wait.
-WAIT_FOR_COLLECTOR_S = float(os.environ.get("GELF_E2E_WAIT_FOR_COLLECTOR_S", "0"))
 
 HOST = "ml-host-1"
 RESOURCE = {
@@ -62,24 +53,10 @@ STACKTRACE = (
 )
 
 
-def collector_support() -> ModuleType:
-    """tests/support/collector.py once it and the collector configs exist (waiting if asked to)."""
-    needed = [COLLECTOR_SUPPORT, *CONFIG_FILES]
-    deadline = time.monotonic() + WAIT_FOR_COLLECTOR_S
-    while missing := [p for p in needed if not p.exists()]:
-        if time.monotonic() >= deadline:
-            unavailable(
-                "otelcol-ml GELF pipeline", f"missing {', '.join(str(p.relative_to(REPO_ROOT)) for p in missing)}"
-            )
-        time.sleep(10)
-    return importlib.import_module("tests.support.collector")
-
-
 @pytest.fixture(scope="module")
 def collector_module() -> ModuleType:
-    support = collector_support()
-    support.build_collector()
-    return support
+    collector_harness.build_collector()
+    return collector_harness
 
 
 def run(

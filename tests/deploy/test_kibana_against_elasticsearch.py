@@ -15,7 +15,6 @@ a data view, saved search, panel or control uses must exist in the real mapping 
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import socket
 import statistics
@@ -35,8 +34,11 @@ from opentelemetry.proto.logs.v1 import logs_pb2
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1 import trace_pb2
 
+from harness.collector import run_collector
+from harness.elasticsearch import ElasticsearchUnavailableError, apply_templates, run_elasticsearch
+from harness.otlp_receiver import key_value as kv
+from harness.requirements import unavailable
 from tests.deploy.conftest import REPO_ROOT, load_compose
-from tests.support.otlp_receiver import key_value as kv
 
 pytestmark = pytest.mark.integration
 
@@ -256,21 +258,17 @@ class Fed:
 
 @pytest.fixture(scope="module")
 def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fed]:
-    collector_support = pytest.importorskip("tests.support.collector", reason="tests/support/collector.py missing")
-    es_support = pytest.importorskip("tests.support.elasticsearch")
     base = tmp_path_factory.mktemp("kibana-e2e")
     configs = compose_collector_configs()
     missing = [str(c) for c in configs if not c.is_file()]
     assert not missing, f"collector config files used by compose are missing: {missing}"
+    es_cm = run_elasticsearch(base / "es")
     try:
-        es_cm = es_support.run_elasticsearch(base / "es")
         es = es_cm.__enter__()
-    except es_support.ElasticsearchUnavailable as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"Elasticsearch unavailable under CI: {exc}")
-        pytest.skip(f"Elasticsearch unavailable: {exc}")
+    except ElasticsearchUnavailableError as exc:
+        unavailable("Elasticsearch", str(exc))
     try:
-        es_support.apply_templates(es)
+        apply_templates(es)
         with udp_sink() as gelf_port:
             env = {
                 "ELASTICSEARCH_ENDPOINT": es.url,
@@ -278,7 +276,7 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fed]:
                 "ELASTICSEARCH_PASSWORD": "",
                 "GELF_ENDPOINT": f"udp://127.0.0.1:{gelf_port}",
             }
-            with collector_support.run_collector(configs, env, base / "storage") as collector:
+            with run_collector(configs, env, base / "storage") as collector:
                 predictions = traffic(time.time_ns())
                 send(collector.otlp_grpc_endpoint, predictions)
                 logs = es.wait_for_count("logs-otel_ml-*", 2 * COUNT, timeout=90)

@@ -20,14 +20,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.collector import RunningCollector, run_collector
-from tests.support.elasticsearch import (  # noqa: F401 (elasticsearch: a pytest fixture)
-    RunningElasticsearch,
-    elasticsearch,
-    flatten_document,
-)
-from tests.support.gelf import both_decoders
-from tests.support.model_service import REPO_ROOT, run_model_service
+from harness.collector import RunningCollector, run_collector
+from harness.elasticsearch import RunningElasticsearch, flatten_document
+from harness.gelf import both_decoders
+from harness.model_service import REPO_ROOT, run_model_service
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +68,7 @@ def prediction_id(protocol: str, index: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def pipeline(elasticsearch: RunningElasticsearch, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:  # noqa: F811
+def pipeline(elasticsearch: RunningElasticsearch, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     work = tmp_path_factory.mktemp("e2e")
     with both_decoders("udp") as (graylog, capture):
         env = {

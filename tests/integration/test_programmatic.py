@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.collector import run_collector
-from tests.support.model_service import REPO_ROOT
-from tests.support.otlp_receiver import OTLPReceiver, grpc_receiver, http_receiver
+from harness.collector import run_collector
+from harness.model_service import REPO_ROOT
+from harness.otlp_receiver import OTLPReceiver, grpc_receiver, http_receiver
 
 pytestmark = pytest.mark.integration
 

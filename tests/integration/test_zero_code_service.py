@@ -10,8 +10,9 @@ import httpx
 import pytest
 import yaml
 
-from tests.support.model_service import run_model_service, stop
-from tests.support.otlp_receiver import grpc_receiver, http_receiver
+from harness.model_service import run_model_service, stop
+from harness.otlp_receiver import grpc_receiver, http_receiver
+from harness.ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -144,8 +145,6 @@ def test_service_exports_correlated_traces_logs_and_metrics(rest_config, tmp_pat
 
 
 def test_dead_collector_costs_predictions_nothing_and_losses_are_reported(rest_config, tmp_path):
-    from tests.support.model_service import free_port
-
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     env = {**ENV, "OTEL_EXPORTER_OTLP_ENDPOINT": dead, "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}
     env.update({f"OTEL_{p}_{n}": "8" for p in ("BSP", "BLRP") for n in ("MAX_QUEUE_SIZE", "MAX_EXPORT_BATCH_SIZE")})

@@ -14,10 +14,8 @@ Use the context manager directly::
         es.refresh()
         assert es.count("logs-otel_ml-*") == 3
 
-or the session-scoped ``elasticsearch`` fixture (wire it in ``tests/conftest.py`` with
-``from tests.support.elasticsearch import elasticsearch  # noqa: F401``).
-
-If Java or Maven is missing the fixture skips with the reason; under ``CI=true`` it fails.
+or, in tests, the session-scoped ``elasticsearch`` fixture of ``tests/conftest.py`` (templates
+applied). If Java or Maven is missing the fixture skips with the reason; under ``CI=true`` it fails.
 Environment: ``ES_HEAP`` (default ``1g``), ``ES_CACHE_DIR``, ``ES_START_TIMEOUT`` (seconds, 180).
 """
 
@@ -26,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator, Mapping
@@ -34,11 +31,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.support.processes import stop_process
+from harness import REPO_ROOT
+from harness.ports import free_port
+from harness.processes import stop_process
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 FETCH_SCRIPT = REPO_ROOT / "scripts" / "fetch-elasticsearch.sh"
 SETUP_SCRIPT = REPO_ROOT / "scripts" / "setup-elasticsearch.py"
 TEMPLATE_DIR = REPO_ROOT / "collector" / "elasticsearch"
@@ -66,13 +63,6 @@ class ElasticsearchUnavailableError(RuntimeError):
 
 class ElasticsearchStartError(RuntimeError):
     """The node did not become healthy; the message carries the tail of its log."""
-
-
-def free_port() -> int:
-    """Return a TCP port that is free on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def ensure_elasticsearch() -> Path:
@@ -121,7 +111,7 @@ class RunningElasticsearch:
 
     # -- lifecycle -------------------------------------------------------------------------
     def command(self) -> list[str]:
-        """The java command line that starts the node."""
+        """Return the java command line that starts the node."""
         return [
             "java",
             f"-Xms{self.heap}",
@@ -176,11 +166,11 @@ class RunningElasticsearch:
         self.process = None
 
     def is_running(self) -> bool:
-        """True while the JVM process is alive."""
+        """Return True while the JVM process is alive."""
         return self.process is not None and self.process.poll() is None
 
     def log_tail(self, lines: int = 80) -> str:
-        """The last ``lines`` lines of the node's console log."""
+        """Return the last ``lines`` lines of the node's console log."""
         if not self.log_path.exists():
             return "(no log)"
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -295,25 +285,6 @@ def apply_templates(node: RunningElasticsearch) -> str:
     if result.returncode != 0:
         raise AssertionError(f"setup-elasticsearch.py failed: {result.stdout}\n{result.stderr}")
     return result.stdout
-
-
-def _unavailable(reason: str) -> None:
-    """Skip (locally) or fail (CI=true) because the node cannot run here."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"Elasticsearch unavailable under CI: {reason}")
-    pytest.skip(f"Elasticsearch unavailable: {reason}")
-
-
-@pytest.fixture(scope="session")
-def elasticsearch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningElasticsearch]:
-    """Session-wide real Elasticsearch node with the otel-ml-logging templates applied."""
-    try:
-        ensure_elasticsearch()
-    except ElasticsearchUnavailableError as exc:
-        _unavailable(str(exc))
-    with run_elasticsearch(tmp_path_factory.mktemp("elasticsearch")) as node:
-        apply_templates(node)
-        yield node
 
 
 def flatten_document(document: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

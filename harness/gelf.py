@@ -39,17 +39,15 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Literal, TypedDict
+from typing import IO, Any, TypedDict
 
-import pytest
+from harness import REPO_ROOT
+from harness.ports import Transport, free_port
+from harness.processes import stop_process
+from harness.requirements import require_executable, unavailable
 
-from tests.support.processes import stop_process
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 FETCH_SCRIPT = REPO_ROOT / "scripts" / "fetch-gelf-decoders.sh"
 HARNESS_MAIN_CLASS = "io.otelml.gelfharness.GraylogGelfHarness"
-
-Transport = Literal["udp", "tcp"]
 
 
 class GraylogDecoded(TypedDict):
@@ -90,35 +88,7 @@ class TsharkMessage(TypedDict):
     gelf: dict[str, Any]
 
 
-def on_ci() -> bool:
-    """True when running under CI (``CI=true``), where missing components are failures."""
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
-
-
-def unavailable(component: str, reason: str) -> None:
-    """Skip the test naming ``component``, or fail it under CI."""
-    message = f"{component} unavailable: {reason}"
-    if on_ci():
-        pytest.fail(message + " (CI=true: missing components are failures)", pytrace=False)
-    pytest.skip(message)
-
-
-def require_executable(name: str) -> str:
-    """Return the path of ``name`` or skip/fail naming it."""
-    path = shutil.which(name)
-    if path is None:
-        unavailable(name, f"`{name}` is not on PATH (run scripts/fetch-gelf-decoders.sh)")
-        raise AssertionError("unreachable")  # pragma: no cover - skip/fail raise
-    return path
-
-
-def free_port(kind: Transport = "udp") -> int:
-    """Return a port that is currently free for ``kind`` on 127.0.0.1 (racy by nature; retry on clash)."""
-    sock_type = socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM
-    with socket.socket(socket.AF_INET, sock_type) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+FETCH_HINT = "run scripts/fetch-gelf-decoders.sh"
 
 
 def cache_dir() -> Path:
@@ -131,11 +101,11 @@ _fetch_lock = threading.Lock()
 
 def harness_classpath() -> str:
     """Return the harness classpath, building it with the fetch script when not cached."""
-    require_executable("java")
+    require_executable("java", FETCH_HINT)
     classpath_file = cache_dir() / "graylog-gelf-harness" / "classpath.txt"
     with _fetch_lock:
         if not classpath_file.is_file():
-            require_executable("mvn")
+            require_executable("mvn", FETCH_HINT)
             result = subprocess.run(
                 ["bash", str(FETCH_SCRIPT), "--harness-only"],
                 capture_output=True,
@@ -386,7 +356,7 @@ class TsharkCapture:
 
     def __enter__(self) -> TsharkCapture:
         """Start tshark and return once it demonstrably captures (a probe datagram reached the file)."""
-        tshark = require_executable("tshark")
+        tshark = require_executable("tshark", FETCH_HINT)
         if self._sink_wanted:
             self._start_sink()
         capture_filter = f"{self.transport} port {self.port} or udp port {self._probe_port}"
@@ -566,7 +536,7 @@ class TsharkCapture:
 
 @contextlib.contextmanager
 def both_decoders(transport: Transport) -> Iterator[tuple[GraylogHarness, TsharkCapture]]:
-    """A Graylog harness with a tshark capture in front of its ``transport`` port."""
+    """Run a Graylog harness with a tshark capture in front of its ``transport`` port."""
     with GraylogHarness(udp=transport == "udp", tcp=transport == "tcp") as graylog:
         port = graylog.udp_port if transport == "udp" else graylog.tcp_port
         with TsharkCapture(transport, port, sink=False) as capture:

@@ -4,7 +4,7 @@ The binary is built by ``scripts/build-collector.sh`` (ocb; the first build on a
 minutes, later calls are a no-op). :func:`run_collector` starts it on free loopback ports with the
 given ``--config`` files, waits for the ``health_check`` extension, and stops it with SIGTERM::
 
-    from tests.support.collector import build_collector, run_collector
+    from harness.collector import build_collector, run_collector
 
     build_collector()
     configs = [REPO / "collector" / "config.yaml", REPO / "collector" / "config.gelf.yaml"]
@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -36,7 +35,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.processes import stop_process
+from harness import REPO_ROOT
+from harness.ports import LOOPBACK, distinct_free_ports
+from harness.processes import stop_process
 
 __all__ = [
     "BINARY_ENV",
@@ -44,15 +45,12 @@ __all__ = [
     "CollectorError",
     "RunningCollector",
     "build_collector",
-    "free_port",
     "parse_prometheus_text",
     "run_collector",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO_ROOT / "scripts" / "build-collector.sh"
 BINARY_ENV = "OTELCOL_ML_BINARY"
-LOOPBACK = "127.0.0.1"
 
 _build_lock = threading.Lock()
 _built: Path | None = None
@@ -70,6 +68,7 @@ def build_collector() -> Path:
 
     Raises:
         CollectorError: the build failed (its output is in the message).
+
     """
     global _built
     with _build_lock:
@@ -100,22 +99,6 @@ def build_collector() -> Path:
             raise CollectorError(f"{BUILD_SCRIPT} succeeded but {path} does not exist")
         _built = path
         return path
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that is free right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
-def _distinct_free_ports(count: int) -> list[int]:
-    ports: list[int] = []
-    while len(ports) < count:
-        port = free_port()
-        if port not in ports:
-            ports.append(port)
-    return ports
 
 
 _SAMPLE = re.compile(
@@ -166,6 +149,7 @@ class RunningCollector:
         storage_dir: the ``file_storage`` extension's directory.
         config_files: the ``--config`` files, in order.
         env: the variables set for the collector on top of ``os.environ``.
+
     """
 
     process: subprocess.Popen[bytes]
@@ -265,7 +249,7 @@ def run_collector(
     storage_dir = Path(storage_dir).resolve()
     storage_dir.mkdir(parents=True, exist_ok=True)
     log_path = storage_dir.with_name(storage_dir.name + ".otelcol.log")
-    grpc_port, http_port, health_port, metrics_port = _distinct_free_ports(4)
+    grpc_port, http_port, health_port, metrics_port = distinct_free_ports(4)
     ours = {
         "OTLP_GRPC_ENDPOINT": f"{LOOPBACK}:{grpc_port}",
         "OTLP_HTTP_ENDPOINT": f"{LOOPBACK}:{http_port}",

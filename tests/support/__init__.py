@@ -1,1 +1,0 @@
-"""Helpers that start and drive the real components tests run against."""
