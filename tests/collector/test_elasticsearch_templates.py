@@ -18,11 +18,9 @@ from harness.elasticsearch import (
     TEMPLATE_DIR,
     RunningElasticsearch,
     apply_templates,
-    elasticsearch,
 )
 
 pytestmark = pytest.mark.integration
-_ = elasticsearch  # session fixture, imported so this module also works without a conftest wiring
 
 EXPECTED_LOG_TYPES = {**ECS_LOG_FIELD_TYPES, "ml.prediction.output.approved": "boolean"}
 
