@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.collector import free_port, run_collector
-from tests.support.model_service import REPO_ROOT
-from tests.support.otlp_receiver import grpc_receiver
+from harness.collector import run_collector
+from harness.model_service import REPO_ROOT
+from harness.otlp_receiver import grpc_receiver
+from harness.ports import free_port
 
 CLI = [sys.executable, "-m", "otel_ml_logging.cli"]
 WRITER = REPO_ROOT / "bench" / "capture" / "writer.py"

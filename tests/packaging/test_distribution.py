@@ -88,7 +88,7 @@ def test_wheel_holds_every_module_and_no_tests(dists: Dists) -> None:
     }
     assert package_files, "no package files found"
     assert package_files <= names, sorted(package_files - names)
-    assert not [n for n in names if n.startswith(("tests/", "bench/", "examples/", "scripts/"))]
+    assert not [n for n in names if n.startswith(("tests/", "harness/", "bench/", "examples/", "scripts/"))]
 
 
 def test_wheel_entry_points_match_pyproject_and_resolve(dists: Dists) -> None:
