@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness.model_service import BIN_DIR, REPO_ROOT
 from otel_ml_logging import __version__
-from tests.support.model_service import BIN_DIR, REPO_ROOT
 
 CLI = str(BIN_DIR / "otel-ml-logging")
 

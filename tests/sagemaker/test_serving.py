@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.model_service import BIN_DIR, REPO_ROOT, free_port
-from tests.support.otlp_receiver import OTLPReceiver, grpc_receiver
-from tests.support.processes import stop_process
+from harness.model_service import BIN_DIR, REPO_ROOT
+from harness.otlp_receiver import OTLPReceiver, grpc_receiver
+from harness.ports import free_port
+from harness.processes import stop_process
 
 HEADER = "X-Amzn-SageMaker-Custom-Attributes"
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
