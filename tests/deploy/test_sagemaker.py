@@ -18,10 +18,11 @@ import orjson
 import pytest
 import yaml
 
-from tests.support.collector import build_collector, free_port
-from tests.support.gelf import GraylogHarness
-from tests.support.model_service import REPO_ROOT
-from tests.support.processes import stop_process
+from harness import REPO_ROOT
+from harness.collector import build_collector
+from harness.gelf import GraylogHarness
+from harness.ports import free_port
+from harness.processes import stop_process
 
 SAGEMAKER = REPO_ROOT / "deploy" / "sagemaker"
 CONFIGS = [
