@@ -59,6 +59,7 @@ class Received:
     spans: list[dict[str, Any]] = field(default_factory=list)
     logs: list[dict[str, Any]] = field(default_factory=list)
     metrics: list[dict[str, Any]] = field(default_factory=list)
+    log_metadata: list[dict[str, str]] = field(default_factory=list)  # gRPC request metadata of each logs export
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add_traces(self, request: trace_service_pb2.ExportTraceServiceRequest) -> None:
@@ -144,6 +145,8 @@ class _Logs(logs_service_pb2_grpc.LogsServiceServicer):
         self._received = received
 
     def Export(self, request: Any, context: Any) -> Any:  # noqa: N802
+        with self._received.lock:
+            self._received.log_metadata.append({key: str(value) for key, value in context.invocation_metadata()})
         self._received.add_logs(request)
         return logs_service_pb2.ExportLogsServiceResponse()
 
@@ -179,14 +182,14 @@ class OTLPReceiver:
 
 
 @contextmanager
-def grpc_receiver() -> Iterator[OTLPReceiver]:
-    """Run an OTLP/gRPC receiver on a free loopback port."""
+def grpc_receiver(port: int = 0) -> Iterator[OTLPReceiver]:
+    """Run an OTLP/gRPC receiver on loopback ``port`` (default: a free one)."""
     received = Received()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_Traces(received), server)
     logs_service_pb2_grpc.add_LogsServiceServicer_to_server(_Logs(received), server)
     metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(_Metrics(received), server)
-    port = server.add_insecure_port("127.0.0.1:0")
+    port = server.add_insecure_port(f"127.0.0.1:{port}")
     server.start()
     try:
         yield OTLPReceiver(f"http://127.0.0.1:{port}", received)
