@@ -1,7 +1,7 @@
 """collector/config.graylog-otlp.yaml: the OTLP route to Graylog's "OpenTelemetry (gRPC)" input.
 
 No Graylog server runs here (it needs MongoDB and OpenSearch). The real collector validates the
-configuration and exports to a real OTLP/gRPC receiver (tests/support/otlp_receiver.py, built on
+configuration and exports to a real OTLP/gRPC receiver (harness/otlp_receiver.py, built on
 opentelemetry-proto) that stands in for Graylog's input: same protocol and service, so what is
 checked is what the collector sends (records, ids, attributes, the bearer token header) and that its
 persistent queue holds records while the input is down. How Graylog itself maps them
@@ -16,8 +16,9 @@ import time
 import httpx
 import pytest
 
-from tests.support.collector import REPO_ROOT, build_collector, free_port, run_collector
-from tests.support.otlp_receiver import grpc_receiver
+from harness.collector import REPO_ROOT, build_collector, run_collector
+from harness.otlp_receiver import grpc_receiver
+from harness.ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -122,11 +123,11 @@ def test_records_wait_in_the_persistent_queue_across_a_restart_while_the_input_i
         time.sleep(1.5)  # at least one failed attempt against the closed port
         assert collector.metric("otelcol_exporter_sent_log_records", exporter="otlp_grpc/graylog") == 0
     started = time.monotonic()
-    with run_collector([BASE, GRAYLOG_OTLP], collector_env(port), storage) as collector:  # same queue directory
-        with grpc_receiver(port) as graylog_input:
-            received = graylog_input.wait_for(lambda r: len(r.logs) >= 20, timeout=30)
-            assert collector.wait_metric("otelcol_exporter_sent_log_records", 20, exporter="otlp_grpc/graylog") == 20
-            time.sleep(0.5)
+    # the same queue directory, and now the input is up
+    with run_collector([BASE, GRAYLOG_OTLP], collector_env(port), storage) as collector, grpc_receiver(port) as up:
+        received = up.wait_for(lambda r: len(r.logs) >= 20, timeout=30)
+        assert collector.wait_metric("otelcol_exporter_sent_log_records", 20, exporter="otlp_grpc/graylog") == 20
+        time.sleep(0.5)
     ids = sorted({log["attributes"]["ml.prediction.id"] for log in received.logs})
     assert ids == sorted(f"down-{i}" for i in range(10))
     assert len(received.logs) == 20  # nothing doubled by the retries or the restart
