@@ -106,7 +106,7 @@ def markdown(results: dict[str, Any], table: list[dict[str, Any]]) -> str:
 
 
 def targets(results: dict[str, Any], table: list[dict[str, Any]]) -> list[str]:
-    """The issue's targets P1-P4 against this run's numbers, each marked met or not."""
+    """The performance targets P1-P4 against this run's numbers, each marked met or not."""
     ours = next((r for r in table if r["scenario"] == "otel-ml-logging"), {})
     checks: list[tuple[str, str, bool]] = []
     if ours:
