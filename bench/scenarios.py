@@ -112,12 +112,12 @@ def otel_sdk(settings: dict[str, str]) -> Scenario:
 
 
 def otel_ml_logging(settings: dict[str, str]) -> Scenario:
-    """Our decorator, set up by configure(): deferred emission, OTLP/HTTP JSON exporters."""
+    """Our decorator, set up by configure(): telemetry built off the request thread, OTLP/HTTP JSON."""
     os.environ.setdefault("OTEL_METRIC_EXPORT_INTERVAL", "60000")
     from opentelemetry import _logs, metrics, trace
 
     import otel_ml_logging as oml
-    from otel_ml_logging.deferred import shared_emitter
+    from otel_ml_logging.pipeline.engine import shared_engine
 
     stats = oml.configure(
         service_name="bench-otel-ml-logging",
@@ -131,12 +131,12 @@ def otel_ml_logging(settings: dict[str, str]) -> Scenario:
 
     def finish() -> dict[str, int]:
         model.flush(120)
-        emitter = shared_emitter()
+        engine = shared_engine()
         for provider in (trace.get_tracer_provider(), _logs.get_logger_provider(), metrics.get_meter_provider()):
             getattr(provider, "shutdown", lambda: None)()
         snapshot = stats.snapshot()
         return {
-            "queue_dropped": emitter.dropped,
+            "queue_dropped": engine.dropped,
             **{f"{signal.replace(' ', '_')}_lost": d.lost for signal, d in snapshot.items()},
         }
 

@@ -17,7 +17,7 @@ Zero-code, with rest-model-service::
 Programmatic::
 
     import otel_ml_logging
-    otel_ml_logging.configure(service_name="my-model", endpoint="http://collector:4317")
+    otel_ml_logging.setup.configure(service_name="my-model", endpoint="http://collector:4317")
     model = otel_ml_logging.OTelLoggingDecorator(input_fields=["age"]).set_model(MyModel())
 
 Environment variables read besides the standard ``OTEL_*`` ones:
@@ -25,13 +25,12 @@ Environment variables read besides the standard ``OTEL_*`` ones:
 (see :mod:`otel_ml_logging.environment_variables`).
 """
 
-from otel_ml_logging.config import ConfigurationError, LoggingDecoratorConfig
-from otel_ml_logging.configure import configure, instrument_app
-from otel_ml_logging.decorator import OTelLoggingDecorator
-from otel_ml_logging.delivery import DeliveryStats, SignalDelivery
-from otel_ml_logging.prediction_context import PredictionScope, current_prediction
-from otel_ml_logging.prediction_id import PredictionIDDecorator
-from otel_ml_logging.sdk_setup import delivery_stats
+from otel_ml_logging.decorators.otel_logging import OTelLoggingDecorator
+from otel_ml_logging.decorators.prediction_id import PredictionIDDecorator
+from otel_ml_logging.pipeline.delivery import DeliveryStats, SignalDelivery, delivery_stats
+from otel_ml_logging.prediction.config import ConfigurationError, LoggingDecoratorConfig
+from otel_ml_logging.prediction.scope import PredictionScope, current_prediction
+from otel_ml_logging.setup.configure import configure, instrument_app
 from otel_ml_logging.version import __version__
 
 __all__ = [

@@ -21,9 +21,9 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import TraceFlags
 
 from otel_ml_logging.capture.lines import ParsedEntry
-from otel_ml_logging.exporters.http_client import OTLPHttpClient
-from otel_ml_logging.exporters.json_encoding import key_values
-from otel_ml_logging.exporters.otlp_json import client_from_env
+from otel_ml_logging.export.http_client import OTLPHttpClient
+from otel_ml_logging.export.json_encoding import key_values
+from otel_ml_logging.export.otlp_json import client_from_env
 
 SCOPE_NAME = "otel_ml_logging.capture"
 

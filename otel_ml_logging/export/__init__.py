@@ -1,1 +1,1 @@
-"""Exporters of the package: OTLP JSON over HTTP, GELF."""
+"""Sinks and exporters: telemetry values → SDK objects, OTLP JSON bytes or GELF messages, and the wire clients."""

@@ -16,9 +16,9 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from otel_ml_logging.deferred import shared_emitter
-from otel_ml_logging.ids import PresetIdGenerator
-from otel_ml_logging.log_context import install_log_record_factory
+from otel_ml_logging.pipeline.engine import shared_engine
+from otel_ml_logging.prediction.log_records import install_log_record_factory
+from otel_ml_logging.setup.ids import PresetIdGenerator
 
 
 @dataclass
@@ -28,18 +28,18 @@ class Telemetry:
     metric_reader: InMemoryMetricReader
 
     def spans(self) -> list[ReadableSpan]:
-        shared_emitter().flush()
+        shared_engine().flush()
         return list(self.spans_exporter.get_finished_spans())
 
     def records(self) -> list[ReadableLogRecord]:
-        shared_emitter().flush()
+        shared_engine().flush()
         return list(self.logs_exporter.get_finished_logs())
 
     def records_by_event(self, event_name: str) -> list[ReadableLogRecord]:
         return [r for r in self.records() if r.log_record.event_name == event_name]
 
     def metric_points(self, name: str) -> list[tuple[dict[str, object], object]]:
-        shared_emitter().flush()
+        shared_engine().flush()
         data = self.metric_reader.get_metrics_data()
         points = []
         for resource_metrics in data.resource_metrics if data else []:
@@ -72,23 +72,23 @@ def _session_telemetry() -> Telemetry:
     return _SESSION
 
 
-@pytest.fixture(params=["deferred", "inline"])
+@pytest.fixture(params=["queued", "inline"])
 def path(request: pytest.FixtureRequest) -> str:
     """Both ways the decorator builds telemetry: on the emitter thread, or inline (foreign provider)."""
     return str(request.param)
 
 
 def on_path(decorator, path: str):
-    """Force the decorator onto ``path`` (deferred is chosen by default with our id generator)."""
+    """Force the decorator onto ``path`` (queued is chosen by default with our id generator)."""
     if path == "inline":
-        decorator.__dict__["_deferred"] = False
+        decorator.use_providers(queued=False)
     return decorator
 
 
 @pytest.fixture
 def telemetry() -> Telemetry:
     session = _session_telemetry()
-    shared_emitter().flush()  # what earlier tests left queued must not land in this test's exporters
+    shared_engine().flush()  # what earlier tests left queued must not land in this test's exporters
     session.spans_exporter.clear()
     session.logs_exporter.clear()
     session.metric_reader.get_metrics_data()  # cumulative: tests compare deltas via fresh decorators

@@ -1,0 +1,1 @@
+"""From ``predict()`` to the sinks: the request-thread step, the background engine, delivery accounting."""

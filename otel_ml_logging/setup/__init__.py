@@ -1,0 +1,1 @@
+"""Process wiring: resolved settings, SDK providers, the distro and configurator entry points."""

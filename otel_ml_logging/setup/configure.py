@@ -1,0 +1,59 @@
+"""The programmatic path: :func:`configure` the SDK and :func:`instrument_app` a FastAPI app yourself."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from otel_ml_logging.pipeline.delivery import DeliveryStats, delivery_stats
+from otel_ml_logging.setup.providers import apply_env_defaults, initialize_sdk
+
+
+def configure(
+    *,
+    service_name: str | None = None,
+    endpoint: str | None = None,
+    protocol: str | None = None,
+    resource_attributes: dict[str, str] | None = None,
+    exporter: str | None = None,
+    instrument_logging: bool = True,
+) -> DeliveryStats:
+    """Set up traces, metrics and logs export for this process, once.
+
+    Each explicit argument takes precedence over its ``OTEL_*`` variable, which takes precedence
+    over the default: ``service_name`` → ``OTEL_SERVICE_NAME``; ``endpoint`` →
+    ``OTEL_EXPORTER_OTLP_ENDPOINT``; ``protocol`` (``grpc`` | ``http/protobuf``) →
+    ``OTEL_EXPORTER_OTLP_PROTOCOL``; ``exporter`` (``otlp`` | ``console`` | ``none``) →
+    ``OTEL_{TRACES,METRICS,LOGS}_EXPORTER``. ``resource_attributes`` are merged over
+    ``OTEL_RESOURCE_ATTRIBUTES``. With ``instrument_logging`` stdlib logging is bridged to
+    OpenTelemetry log records (level: ``OTEL_PYTHON_LOG_HANDLER_LEVEL``).
+
+    Returns the delivery counters of the pipeline; a second call changes nothing.
+    """
+    explicit = {
+        "OTEL_SERVICE_NAME": service_name,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+    }
+    if exporter is not None:
+        explicit.update({f"OTEL_{signal}_EXPORTER": exporter for signal in ("TRACES", "METRICS", "LOGS")})
+    for name, value in explicit.items():
+        if value is not None:
+            os.environ[name] = value
+    apply_env_defaults()
+    kwargs: dict[str, Any] = {}
+    if resource_attributes:
+        kwargs["resource_attributes"] = dict(resource_attributes)
+    if initialize_sdk(**kwargs) and instrument_logging:
+        from opentelemetry.instrumentation.logging import LoggingInstrumentor
+
+        LoggingInstrumentor().instrument()
+    return delivery_stats()
+
+
+def instrument_app(app: Any) -> Any:
+    """Instrument a FastAPI app you built yourself (request spans, context propagation)."""
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    FastAPIInstrumentor.instrument_app(app)
+    return app
