@@ -105,9 +105,9 @@ class LineGrouper:
         self._in_traceback = self._after_traceback = False
 
     @property
-    def pending(self) -> bool:
-        """True while an entry is held back."""
-        return bool(self._lines)
+    def pending_lines(self) -> int:
+        """How many lines are held back."""
+        return len(self._lines)
 
 
 @dataclass(frozen=True)

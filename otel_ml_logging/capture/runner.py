@@ -99,7 +99,8 @@ def _shut_down(
         pipeline.join(1.0)
     counts = pipeline.counts
     counts.lines_dropped = buffer.dropped
-    counts.records_unsent += max(0, buffer.accepted - counts.lines_read)
+    counts.lines_read = buffer.accepted + buffer.dropped
+    counts.records_unsent += max(0, buffer.accepted - counts.lines_processed)
     if pipeline.sink is not None:
         pipeline.sink.shutdown()
     return counts

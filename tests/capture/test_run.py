@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -20,6 +21,7 @@ from harness.ports import free_port
 CLI = [sys.executable, "-m", "otel_ml_logging.cli"]
 WRITER = REPO_ROOT / "bench" / "capture" / "writer.py"
 RELAY = REPO_ROOT / "tests" / "integration" / "collector.relay.yaml"
+ACCEPTED = "otelcol_receiver_accepted_log_records"
 
 CHILD = r"""
 import json, logging, sys
@@ -122,24 +124,36 @@ def writer_seconds(tmp_path: Path, wrapped: list[str], env: dict[str, str], line
     return float(result.read_text()), wall
 
 
-def test_a_fast_writer_is_not_slowed_and_a_dead_endpoint_never_blocks_it(tmp_path: Path):
+@pytest.mark.integration
+def test_a_fast_writer_is_not_slowed_all_lines_arrive_and_a_dead_endpoint_never_blocks_it(tmp_path: Path):
     lines = 200_000
-    dead = f"http://127.0.0.1:{free_port()}"
-    env = capture_env(OTEL_EXPORTER_OTLP_PROTOCOL="http/json", OTEL_EXPORTER_OTLP_ENDPOINT=dead)
-    wrapped = [*CLI, "run", "--shutdown-timeout", "2", "--"]
-    bare, captured, walls = [], [], []
-    for _ in range(3):  # interleaved rounds: the machine's load hits both sides alike
-        bare.append(writer_seconds(tmp_path, [], env, lines)[0])
-        seconds, wall = writer_seconds(tmp_path, wrapped, env, lines)
-        captured.append(seconds)
-        walls.append(wall)
-    ratio = statistics.median(captured) / statistics.median(bare)
+    env = capture_env(OTEL_EXPORTER_OTLP_PROTOCOL="http/json")
+    configs = [REPO_ROOT / "collector" / "config.yaml", REPO_ROOT / "bench" / "collector.bench.yaml"]
+    with run_collector(configs, {}, tmp_path / "storage") as collector:
+        live_env = {**env, "OTEL_EXPORTER_OTLP_ENDPOINT": collector.otlp_http_endpoint}
+        dead_env = {**env, "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{free_port()}"}
+        bare, live, dead, arrived, dead_walls = [], [], [], [], []
+        for _ in range(3):  # interleaved rounds: the machine's load hits every side alike
+            bare.append(writer_seconds(tmp_path, [], env, lines)[0])
+            before = collector.metric(ACCEPTED)
+            live.append(writer_seconds(tmp_path, [*CLI, "run", "--"], live_env, lines)[0])
+            arrived.append(collector.wait_metric(ACCEPTED, before + lines, timeout=30) - before)
+            seconds, wall = writer_seconds(tmp_path, [*CLI, "run", "--shutdown-timeout", "2", "--"], dead_env, lines)
+            dead.append(seconds)
+            dead_walls.append(wall)
+    live_ratio = statistics.median(live) / statistics.median(bare)
+    dead_ratio = statistics.median(dead) / statistics.median(bare)
     print(
-        f"\n200,000 lines, dead endpoint: writer bare median {statistics.median(bare):.3f}s, "
-        f"captured median {statistics.median(captured):.3f}s, ratio {ratio:.2f}; wall times {walls}"
+        f"\n200,000 lines: writer bare median {statistics.median(bare):.3f}s; under capture with the live "
+        f"collector {statistics.median(live):.3f}s (ratio {live_ratio:.2f}, arrived {arrived}); with a dead "
+        f"endpoint {statistics.median(dead):.3f}s (ratio {dead_ratio:.2f}, wall times {dead_walls})"
     )
-    assert ratio <= 1.5, (bare, captured)
-    assert max(walls) < 2 + 2 + 5  # shutdown timeout + reader grace + start-up: bounded however dead the endpoint
+    assert min(arrived) >= 0.95 * lines
+    # bench/capture_rate.py reports against the 1.2x target; on this shared machine single runs of the
+    # bare writer vary 0.1-0.4 s, so the test's guard is looser: a blocked child takes seconds, not 1.5x
+    assert live_ratio <= 1.5, (bare, live)
+    assert dead_ratio <= 1.5, (bare, dead)
+    assert max(dead_walls) < 2 + 2 + 5  # shutdown timeout + reader grace + start-up: bounded however dead
 
 
 def test_exit_code_passes_through():
@@ -191,3 +205,37 @@ def test_sigterm_reaches_the_child_and_its_exit_code_comes_back(mode: str, expec
     assert time.monotonic() - started < 5
     if mode == "handle":
         assert out == f"child got signal {int(signal.SIGTERM)}\n"
+
+
+def test_a_full_buffer_drops_and_counts_instead_of_blocking(tmp_path: Path):
+    dead = f"http://127.0.0.1:{free_port()}"
+    env = capture_env(OTEL_EXPORTER_OTLP_PROTOCOL="http/json", OTEL_EXPORTER_OTLP_ENDPOINT=dead)
+    result = tmp_path / "writer.txt"
+    done = subprocess.run(
+        [
+            *CLI,
+            "run",
+            "--no-echo",
+            "--max-lines",
+            "100",
+            "--shutdown-timeout",
+            "1",
+            "--",
+            sys.executable,
+            str(WRITER),
+            "50000",
+            str(result),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    report = done.stderr.strip().splitlines()[-1]
+    numbers = [int(n) for n in re.findall(r"(\d+) ", report)]
+    read, delivered, failed, dropped, unsent = numbers
+    assert read == 50_000, report
+    assert delivered == 0
+    assert dropped > 40_000, report  # the endpoint never answered: almost everything overflowed the 100 lines
+    assert failed + dropped + unsent == read, report  # every line accounted for

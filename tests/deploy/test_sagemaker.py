@@ -156,4 +156,4 @@ def test_serve_delivers_predictions_and_server_output_to_graylog(tmp_path: Path)
         output = log.read_text()
         assert code == 128 + signal.SIGTERM, output  # the server's own code (its SIGTERM exit), passed through
         assert stopped_in < 20, output
-        assert re.search(r"otel-ml-logging run: \d+ lines captured, \d+ records delivered, 0 failed", output), output
+        assert re.search(r"otel-ml-logging run: \d+ lines read, \d+ records delivered, 0 failed", output), output
