@@ -29,6 +29,7 @@ from otel_ml_logging.decorators.otel_logging import OTelLoggingDecorator
 from otel_ml_logging.decorators.prediction_id import PredictionIDDecorator
 from otel_ml_logging.pipeline.delivery import DeliveryStats, SignalDelivery, delivery_stats
 from otel_ml_logging.prediction.config import ConfigurationError, LoggingDecoratorConfig
+from otel_ml_logging.prediction.request_attributes import current_request_attributes, request_attributes
 from otel_ml_logging.prediction.scope import PredictionScope, current_prediction
 from otel_ml_logging.setup.configure import configure, instrument_app
 from otel_ml_logging.version import __version__
@@ -44,6 +45,8 @@ __all__ = [
     "__version__",
     "configure",
     "current_prediction",
+    "current_request_attributes",
     "delivery_stats",
     "instrument_app",
+    "request_attributes",
 ]

@@ -22,6 +22,7 @@ from opentelemetry.trace import DEFAULT_TRACE_STATE, Span, TraceFlags
 
 from otel_ml_logging.pipeline._fast import SHORTCUTS, SPAN_KEY, Shortcuts
 from otel_ml_logging.prediction.facts import PredictionFacts, RequestFacts, payload_sampled
+from otel_ml_logging.prediction.request_attributes import REQUEST_ATTRIBUTES
 from otel_ml_logging.prediction.scope import PREDICTION_KEY, enter_prediction, exit_prediction, scope_from_parts
 from otel_ml_logging.setup.ids import new_span_id, new_trace_id
 
@@ -43,6 +44,7 @@ def queued_step(
     new_span_context, new_current_span = shortcuts.span_context, shortcuts.current_span
     getrandbits, time_ns = random.getrandbits, time.time_ns
     model_predict = model.predict
+    get_request_attributes = REQUEST_ATTRIBUTES.get
 
     def predict(data: Any) -> Any:
         current = get_current()
@@ -70,7 +72,9 @@ def queued_step(
         finally:
             end_ns = time_ns()
             detach(token)
-            submit(handler, (scope, parent, span_context, start_ns, end_ns, data, result, error))
+            submit(
+                handler, (scope, parent, span_context, start_ns, end_ns, data, result, error, get_request_attributes())
+            )
 
     return predict
 
@@ -120,6 +124,7 @@ def inline_step(
                     data,
                     result,
                     error,
+                    REQUEST_ATTRIBUTES.get(),
                 )
                 finish(facts, span)
         finally:

@@ -13,11 +13,12 @@ from typing import Any
 
 from opentelemetry.trace import SpanContext
 
+from otel_ml_logging.prediction.fields import Attributes
 from otel_ml_logging.prediction.scope import PredictionScope
 
 # (scope, parent SpanContext or None, the prediction's SpanContext, start and end time ns,
-#  input, output, exception)
-RequestFacts = tuple[PredictionScope, Any, Any, int, int, Any, Any, "BaseException | None"]
+#  input, output, exception, request attributes or None)
+RequestFacts = tuple[PredictionScope, Any, Any, int, int, Any, Any, "BaseException | None", "Attributes | None"]
 
 
 @dataclass(slots=True)
@@ -35,11 +36,12 @@ class PredictionFacts:
     data: Any
     result: Any = None
     error: BaseException | None = None
+    request: Attributes | None = None  # request attributes (otel_ml_logging.request_attributes)
 
     @classmethod
     def from_request(cls, facts: RequestFacts, payload_sample_rate: float) -> PredictionFacts:
         """Unpack the tuple the request thread handed over; decide here whether to keep the payload."""
-        scope, parent, span_context, start_ns, end_ns, data, result, error = facts
+        scope, parent, span_context, start_ns, end_ns, data, result, error, request = facts
         return cls(
             scope,
             parent,
@@ -52,6 +54,7 @@ class PredictionFacts:
             data,
             result,
             error,
+            request,
         )
 
     @property

@@ -1,5 +1,8 @@
 """Stamp stdlib log records written during a prediction with the prediction's identity.
 
+Request attributes (:mod:`otel_ml_logging.prediction.request_attributes`) are stamped too, on every
+record written while they are in effect.
+
 A log-record factory (not a handler filter) is used so that every handler sees the fields:
 the OpenTelemetry logging handler turns them into attributes, and JSON formatters on the
 console can print them, as the ``prediction_id`` logging filter of the setup we replace did.
@@ -12,6 +15,7 @@ import threading
 from typing import Any
 
 from otel_ml_logging.prediction.attributes import ML_MODEL_NAME, ML_MODEL_VERSION, ML_PREDICTION_ID
+from otel_ml_logging.prediction.request_attributes import REQUEST_ATTRIBUTES
 from otel_ml_logging.prediction.scope import current_prediction
 
 _lock = threading.Lock()
@@ -27,6 +31,9 @@ def install_log_record_factory() -> None:
 
         def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
             record = previous(*args, **kwargs)
+            request = REQUEST_ATTRIBUTES.get()
+            if request:
+                record.__dict__.update(request)
             scope = current_prediction()
             if scope is not None:
                 fields = record.__dict__

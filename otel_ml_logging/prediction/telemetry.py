@@ -131,6 +131,7 @@ class TelemetryModel:
         error = facts.error
         keep_inputs = facts.sampled_payload or error is not None  # a failed prediction always keeps its input
         inputs = self._record_fields(self._fields.inputs, facts.data) if keep_inputs else _NO_ATTRIBUTES
+        request: AttributeGroups = (facts.request,) if facts.request else ()
         latency_ms = facts.latency_ms
         records: list[RecordValues] = []
         if self._requested:
@@ -141,7 +142,7 @@ class TelemetryModel:
                     SEVERITY_INFO,
                     "INFO",
                     facts.start_ns,
-                    (model, identity, inputs),
+                    (model, identity, inputs, *request),
                 )
             )
         events: tuple[EventValues, ...] = ()
@@ -150,7 +151,7 @@ class TelemetryModel:
             status = attr.STATUS_SUCCESS
             outputs = self._record_fields(self._fields.outputs, facts.result) if facts.sampled_payload else {}
             outcome: Attributes = {attr.ML_PREDICTION_STATUS: status, attr.ML_PREDICTION_LATENCY_MS: latency_ms}
-            span_groups: AttributeGroups = (model, identity, inputs, self._code, outputs, outcome)
+            span_groups: AttributeGroups = (model, identity, inputs, self._code, outputs, outcome, *request)
             if self._created:
                 records.append(
                     RecordValues(
@@ -159,7 +160,7 @@ class TelemetryModel:
                         SEVERITY_INFO,
                         "INFO",
                         facts.end_ns,
-                        (model, identity, outputs, outcome),
+                        (model, identity, outputs, outcome, *request),
                     )
                 )
         else:
@@ -172,7 +173,7 @@ class TelemetryModel:
                 attr.ML_PREDICTION_LATENCY_MS: latency_ms,
                 attr.ERROR_TYPE: error_type,
             }
-            span_groups = (model, identity, inputs, self._code, outcome)
+            span_groups = (model, identity, inputs, self._code, outcome, *request)
             events = (
                 EventValues(
                     attr.SPAN_EVENT_EXCEPTION,
@@ -199,7 +200,7 @@ class TelemetryModel:
                         SEVERITY_ERROR,
                         "ERROR",
                         facts.end_ns,
-                        (model, identity, inputs, outcome, exception),
+                        (model, identity, inputs, outcome, exception, *request),
                     )
                 )
         span = (

@@ -9,8 +9,10 @@ it so that it runs before OpenTelemetry's server middleware) reads ``key=value``
   OpenTelemetry trace-context propagator and given to the request as real headers (unless it has
   its own ``traceparent``), so the server span of the ASGI/FastAPI instrumentation continues the
   caller's trace, and with it the prediction's span and every record;
-- keys listed in ``attributes`` (custom key → attribute name) are set on the request's server span
-  and on every stdlib log record written while the request runs;
+- keys listed in ``attributes`` (custom key → attribute name) become request attributes
+  (:func:`otel_ml_logging.request_attributes`): on the span and every record of each prediction
+  made for the request, and on every stdlib log record written meanwhile; the SageMaker app sets
+  them on the server span too;
 - anything malformed is reported in one warning and otherwise ignored: never an error response.
 
 The response gets ``<response header>: prediction_id=<id>`` when its JSON body has a
@@ -19,10 +21,8 @@ The response gets ``<response header>: prediction_id=<id>`` when its JSON body h
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import re
-import threading
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +30,8 @@ from typing import Any
 import orjson
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from otel_ml_logging.prediction.request_attributes import current_request_attributes, is_reserved, request_attributes
 
 _logger = logging.getLogger(__name__)
 
@@ -39,9 +41,7 @@ TRACE_KEYS = ("traceparent", "tracestate")
 PREDICTION_ID_KEY = "prediction_id"
 _KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _PROPAGATOR = TraceContextTextMapPropagator()
-_request_attributes: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
-    "otel_ml_logging_custom_attributes", default=None
-)
+
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -106,16 +106,16 @@ class CustomAttributesConfig:
         reserved = sorted(set(attributes) & {*TRACE_KEYS, PREDICTION_ID_KEY})
         if reserved:
             raise ValueError(f"custom_attributes.attributes: {', '.join(reserved)} cannot be used as attribute keys")
+        taken = sorted(name for name in attributes.values() if is_reserved(name))
+        if taken:
+            raise ValueError(
+                f"custom_attributes.attributes: {', '.join(taken)} are the decorator's own attribute names"
+            )
         return cls(
             header=str(options.get("header", SAGEMAKER_HEADER)),
             response_header=str(options.get("response_header", SAGEMAKER_HEADER)),
             attributes=dict(attributes),
         )
-
-
-def current_custom_attributes() -> Mapping[str, str]:
-    """Attributes chosen from the custom-attributes header of the request being served (empty outside one)."""
-    return _request_attributes.get() or {}
 
 
 class CustomAttributesMiddleware:
@@ -127,7 +127,6 @@ class CustomAttributesMiddleware:
         self.config = config or CustomAttributesConfig()
         self._header = self.config.header.lower().encode("latin-1")
         self._response_header = self.config.response_header.encode("latin-1")
-        install_log_record_factory()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection."""
@@ -155,11 +154,8 @@ class CustomAttributesMiddleware:
         chosen = {name: parsed.pairs[key] for key, name in self.config.attributes.items() if key in parsed.pairs}
         if problems:
             _logger.warning("%s header: %s", self.config.header, "; ".join(problems))
-        attributes_token = _request_attributes.set(chosen)
-        try:
+        with request_attributes(chosen):
             await self.app(scope, receive, self._send_with_prediction_id(send))
-        finally:
-            _request_attributes.reset(attributes_token)
 
     def _send_with_prediction_id(self, send: Send) -> Send:
         held: list[Message] = []
@@ -192,30 +188,8 @@ def _prediction_id(start: Message, body: bytes) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-_factory_lock = threading.Lock()
-_MARK = "_otel_ml_logging_custom_attributes"
-
-
-def install_log_record_factory() -> None:
-    """Stamp stdlib log records written during a request with its chosen attributes (once per process)."""
-    with _factory_lock:
-        previous = logging.getLogRecordFactory()
-        if getattr(previous, _MARK, False):
-            return
-
-        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-            record = previous(*args, **kwargs)
-            chosen = _request_attributes.get()
-            if chosen:
-                record.__dict__.update(chosen)
-            return record
-
-        setattr(factory, _MARK, True)
-        logging.setLogRecordFactory(factory)
-
-
 def set_span_attributes() -> None:
     """Set the request's chosen attributes on the current span (the server span, inside an endpoint)."""
-    chosen = current_custom_attributes()
+    chosen = current_request_attributes()
     if chosen:
         trace.get_current_span().set_attributes(dict(chosen))

@@ -143,6 +143,7 @@ def test_serve_delivers_predictions_and_server_output_to_graylog(tmp_path: Path)
             assert created, (fields(), log.read_text())
             assert created[0]["_ml.prediction.id"] == prediction_id
             assert created[0]["_trace_id"] == TRACE_ID
+            assert created[0]["_tenant.id"] == "acme"
             assert created[0]["_service.name"] == "sagemaker-endpoint"
             assert access, (fields(), log.read_text())
             assert access[0]["_log.iostream"] == "stdout"

@@ -150,6 +150,7 @@ def test_invocations_join_the_callers_trace_and_carry_the_chosen_attributes(tmp_
         spans = received.spans
         prediction = next(s for s in spans if s["attributes"].get("ml.prediction.id") == prediction_id)
         assert prediction["trace_id"] == TRACE_ID
+        assert prediction["attributes"]["tenant.id"] == "acme"
         server = next(s for s in spans if s["span_id"] == prediction["parent_span_id"])
         assert server["kind"] == 2  # SERVER, from the FastAPI instrumentation
         assert server["parent_span_id"] == PARENT_SPAN_ID
@@ -161,6 +162,9 @@ def test_invocations_join_the_callers_trace_and_carry_the_chosen_attributes(tmp_
         records = [r for r in received.logs if r["trace_id"] == TRACE_ID]
         created = next(r for r in records if r["body"] == "Prediction created.")
         assert created["attributes"]["ml.prediction.id"] == prediction_id
+        assert created["attributes"]["tenant.id"] == "acme"
+        assert all(r["attributes"].get("tenant.id") == "acme" for r in records if r["span_id"] == prediction["span_id"])
+        assert "tenant.id" not in other["attributes"]
         model_line = next(r for r in records if r["body"] == "scoring riga")
         assert model_line["attributes"]["tenant.id"] == "acme"
         assert model_line["attributes"]["ml.prediction.id"] == prediction_id

@@ -61,8 +61,20 @@ def _facts(case: str) -> PredictionFacts:
     trace_id = parent.trace_id if parent is not None else 0x1234567890ABCDEF1234567890ABCDEF
     scope = PredictionScope(ScoringModel(), data, prediction_id="client-id-7")
     flags = int(parent.trace_flags) if parent is not None else 3  # sampled, random trace id: as predict() sets them
+    request = {"tenant.id": "acme", "request.priority": 2} if case == "with request attributes" else None
     return PredictionFacts(
-        scope, parent, trace_id, 0xFEDCBA9876543210, flags, sampled_payload, start, start + 1234567, data, result, error
+        scope,
+        parent,
+        trace_id,
+        0xFEDCBA9876543210,
+        flags,
+        sampled_payload,
+        start,
+        start + 1234567,
+        data,
+        result,
+        error,
+        request,
     )
 
 
@@ -99,7 +111,7 @@ def _normalized(item: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-CASES = ["success", "error under a remote parent", "payload not sampled"]
+CASES = ["success", "error under a remote parent", "payload not sampled", "with request attributes"]
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -118,7 +118,8 @@ def test_the_request_step_behaves_the_same_on_the_public_api():
     before = context.get_current()
     for shortcuts in (SHORTCUTS, PUBLIC):
         result, seen, facts = _run_step(shortcuts)
-        scope, parent, span_context, start_ns, end_ns, data, output, error = facts
+        scope, parent, span_context, start_ns, end_ns, data, output, error, request = facts
+        assert request is None  # no request attributes in effect
         assert result.score == 2.0
         assert output is result
         assert error is None
