@@ -51,9 +51,23 @@ def configure(
     return delivery_stats()
 
 
-def instrument_app(app: Any) -> Any:
-    """Instrument a FastAPI app you built yourself (request spans, context propagation)."""
+def instrument_app(app: Any, *, custom_attributes: Any = None) -> Any:
+    """Instrument a FastAPI app you built yourself (request spans, context propagation).
+
+    With ``custom_attributes`` (a :class:`~otel_ml_logging.serving.custom_attributes.CustomAttributesConfig`,
+    or a mapping with its options ``header``, ``response_header``, ``attributes``) the app is also
+    wrapped in the custom-attributes middleware and the wrapper is returned: serve that one.
+    """
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
     FastAPIInstrumentor.instrument_app(app)
-    return app
+    if custom_attributes is None:
+        return app
+    from otel_ml_logging.serving.custom_attributes import CustomAttributesConfig, CustomAttributesMiddleware
+
+    config = (
+        custom_attributes
+        if isinstance(custom_attributes, CustomAttributesConfig)
+        else CustomAttributesConfig.from_mapping(custom_attributes)
+    )
+    return CustomAttributesMiddleware(app, config)

@@ -39,9 +39,15 @@ REST_CONFIG = {
 
 
 @contextmanager
-def sagemaker_server(tmp_path: Path, receiver: OTLPReceiver) -> Iterator[str]:
+def sagemaker_server(
+    tmp_path: Path,
+    receiver: OTLPReceiver,
+    app: str = "otel_ml_logging.sagemaker:app",
+    rest_config: dict | None = None,
+    ready_path: str = "/ping",
+) -> Iterator[str]:
     config = tmp_path / "rest_config.yaml"
-    config.write_text(yaml.safe_dump(REST_CONFIG))
+    config.write_text(yaml.safe_dump(rest_config or REST_CONFIG))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     env.update(
@@ -62,7 +68,7 @@ def sagemaker_server(tmp_path: Path, receiver: OTLPReceiver) -> Iterator[str]:
             [
                 str(BIN_DIR / "opentelemetry-instrument"),
                 str(BIN_DIR / "uvicorn"),
-                "otel_ml_logging.sagemaker:app",
+                app,
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -78,9 +84,9 @@ def sagemaker_server(tmp_path: Path, receiver: OTLPReceiver) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(url + "/ping", timeout=2) as response:
-                    assert response.status == 200
-                    break
+                with urllib.request.urlopen(url + ready_path, timeout=2) as response:
+                    if b"REFUSING_TRAFFIC" not in response.read():
+                        break
             except OSError:
                 assert process.poll() is None, log.read_text()
                 assert time.monotonic() < deadline, log.read_text()
@@ -171,3 +177,38 @@ def test_invocations_join_the_callers_trace_and_carry_the_chosen_attributes(tmp_
         warnings = [str(r["body"]) for r in received.logs if r["severity_number"] == 13]
         assert any("'bad pair' is not key=value" in w for w in warnings), warnings
         assert any("'00-zz-yy-01' is not a valid W3C traceparent" in w for w in warnings), warnings
+
+
+@pytest.mark.integration
+def test_rest_model_service_endpoints_get_the_same_header_handling_with_configured_names(tmp_path: Path):
+    import orjson
+
+    config = {
+        **REST_CONFIG,
+        "custom_attributes": {
+            "header": "X-Caller-Attributes",
+            "response_header": "X-Prediction",
+            "attributes": {"tenant": "tenant.id"},
+        },
+    }
+    with (
+        grpc_receiver() as receiver,
+        sagemaker_server(
+            tmp_path, receiver, "otel_ml_logging.serving.rest_service:app", config, "/api/health/ready"
+        ) as url,
+    ):
+        request = urllib.request.Request(
+            url + "/api/models/scoring_model/prediction", data=b'{"temperature": 2, "city": "riga"}', method="POST"
+        )
+        request.add_header("Content-Type", "application/json")
+        request.add_header("X-Caller-Attributes", f"traceparent=00-{TRACE_ID}-{PARENT_SPAN_ID}-01;tenant=acme")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            prediction_id = orjson.loads(response.read())["prediction_id"]
+            assert response.headers["X-Prediction"] == f"prediction_id={prediction_id}"
+            assert HEADER not in response.headers
+        received = receiver.wait_for(
+            lambda r: any(s["attributes"].get("ml.prediction.id") == prediction_id for s in r.spans), timeout=30
+        )
+        prediction = next(s for s in received.spans if s["attributes"].get("ml.prediction.id") == prediction_id)
+        assert prediction["trace_id"] == TRACE_ID
+        assert prediction["attributes"]["tenant.id"] == "acme"

@@ -1,0 +1,43 @@
+import re
+
+import pytest
+
+from otel_ml_logging.serving.custom_attributes import CustomAttributesConfig, parse_custom_attributes
+
+
+def test_pairs_split_on_commas_and_semicolons_whitespace_ignored():
+    parsed = parse_custom_attributes(" traceparent = 00-abc-def-01 ;tenant=acme,  region=eu-west-1 ; ")
+    assert parsed.pairs == {"traceparent": "00-abc-def-01", "tenant": "acme", "region": "eu-west-1"}
+    assert parsed.problems == ()
+
+
+def test_bad_pairs_are_reported_and_the_rest_kept():
+    parsed = parse_custom_attributes("tenant=acme, novalue, =x, bad key=1, tenant=other, empty=")
+    assert parsed.pairs == {"tenant": "acme", "empty": ""}
+    assert parsed.problems == (
+        "'novalue' is not key=value",
+        "'=x' is not key=value",
+        "key 'bad key' has characters other than letters, digits, '_', '.', '-'",
+        "key 'tenant' given more than once; the first value is kept",
+    )
+
+
+def test_longer_than_1024_characters_is_ignored_and_reported():
+    parsed = parse_custom_attributes("k=" + "v" * 1023)
+    assert parsed.pairs == {}
+    assert parsed.problems == ("header is 1025 characters, more than 1024; ignored",)
+    assert parse_custom_attributes("k=" + "v" * 1022).pairs == {"k": "v" * 1022}
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"headers": "x"}, "custom_attributes: unknown option(s) headers (valid: header, response_header, attributes)"),
+        ({"attributes": ["tenant"]}, "must map header keys to attribute names"),
+        ({"attributes": {"traceparent": "trace"}}, "traceparent cannot be used as attribute keys"),
+        ({"attributes": {"tenant": "ml.tenant"}}, "ml.tenant are the decorator's own attribute names"),
+    ],
+)
+def test_configuration_errors_name_the_problem(options, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        CustomAttributesConfig.from_mapping(options)
