@@ -3,7 +3,7 @@
 #   make test   everything CI runs: lint, type checks, Go tests, all pytest suites against the real components
 # Both install what they need on a fresh machine (Python venv, collector build, Elasticsearch, GELF decoders).
 
-.PHONY: demo test setup floors collector elasticsearch gelf-decoders deploy-validators lint go-test pytest bench clean
+.PHONY: demo test setup floors collector generate elasticsearch gelf-decoders deploy-validators lint go-test pytest bench clean
 
 demo: setup collector elasticsearch
 	.venv/bin/python scripts/demo.py
@@ -19,6 +19,10 @@ floors: setup
 
 collector:
 	scripts/build-collector.sh
+
+# Regenerate collector/gelfexporter's internal/metadata, generated tests and documentation.md from metadata.yaml.
+generate:
+	scripts/generate-collector.sh
 
 elasticsearch:
 	scripts/fetch-elasticsearch.sh >/dev/null

@@ -12,6 +12,9 @@ step "ruff"
 step "mypy (strict) otel_ml_logging"
 .venv/bin/mypy
 
+step "mdatagen: collector/gelfexporter's generated files match its metadata.yaml"
+scripts/generate-collector.sh --check
+
 step "go vet + go test: collector/gelfexporter"
 (cd collector/gelfexporter && go vet ./... && go test -count=1 ./...)
 

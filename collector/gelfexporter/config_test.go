@@ -16,6 +16,8 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/confmap/xconfmap"
+
+	"github.com/otel-ml-logging/otel-ml-logging/collector/gelfexporter/internal/metadata"
 )
 
 func loadConfig(t *testing.T, name string) *Config {
@@ -23,7 +25,7 @@ func loadConfig(t *testing.T, name string) *Config {
 	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
 	require.NoError(t, err)
 	cfg := NewFactory().CreateDefaultConfig()
-	sub, err := cm.Sub(component.NewIDWithName(componentType, name).String())
+	sub, err := cm.Sub(component.NewIDWithName(metadata.Type, name).String())
 	require.NoError(t, err)
 	require.NoError(t, sub.Unmarshal(cfg))
 	return cfg.(*Config)

@@ -16,13 +16,11 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
+
+	"github.com/otel-ml-logging/otel-ml-logging/collector/gelfexporter/internal/metadata"
 )
 
 const (
-	scopeName = "github.com/otel-ml-logging/otel-ml-logging/collector/gelfexporter"
-	// droppedMetricName counts records dropped permanently, by `exporter` (component id) and `reason`
-	// (too_many_chunks, encoding, rejected). Prometheus shows it with a `_total` suffix.
-	droppedMetricName = "otelcol_exporter_gelf_dropped_log_records"
 	// maxKeptArena bounds the encode buffer kept between calls.
 	maxKeptArena = 16 << 20
 )
@@ -32,9 +30,9 @@ type gelfExporter struct {
 	logger    *zap.Logger
 	mapper    *mapper
 	transport transport
-	dropped   metric.Int64Counter
-	id        string    // component id, the `exporter` attribute of our metric (like core's)
-	scratch   sync.Pool // *encodeScratch
+	telemetry *metadata.TelemetryBuilder // otelcol_exporter_gelf_dropped_log_records (metadata.yaml)
+	id        string                     // component id, the `exporter` attribute of our metric (like core's)
+	scratch   sync.Pool                  // *encodeScratch
 }
 
 type encodeScratch struct {
@@ -49,9 +47,7 @@ func newGELFExporter(cfg *Config, set exporter.Settings) (*gelfExporter, error) 
 	if err != nil {
 		return nil, err
 	}
-	dropped, err := set.MeterProvider.Meter(scopeName).Int64Counter(droppedMetricName,
-		metric.WithDescription("Log records the GELF exporter dropped permanently (never sent, not retried), by reason."),
-		metric.WithUnit("{record}"))
+	telemetry, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +57,7 @@ func newGELFExporter(cfg *Config, set exporter.Settings) (*gelfExporter, error) 
 		logger:    set.Logger,
 		mapper:    newMapper(cfg.Mapping, fallbackHost),
 		transport: t,
-		dropped:   dropped,
+		telemetry: telemetry,
 		id:        set.ID.String(),
 	}
 	e.scratch.New = func() any { return &encodeScratch{fields: newFieldSet()} }
@@ -73,6 +69,7 @@ func (e *gelfExporter) start(ctx context.Context, host component.Host) error {
 }
 
 func (e *gelfExporter) shutdown(ctx context.Context) error {
+	e.telemetry.Shutdown()
 	return e.transport.shutdown(ctx)
 }
 
@@ -133,7 +130,7 @@ func (e *gelfExporter) recordDrops(ctx context.Context, drops []drop, total int)
 		byReason[d.reason]++
 	}
 	for reason, n := range byReason {
-		e.dropped.Add(ctx, n, metric.WithAttributes(
+		e.telemetry.ExporterGelfDroppedLogRecords.Add(ctx, n, metric.WithAttributes(
 			attribute.String("exporter", e.id), attribute.String("reason", reason)))
 	}
 	e.logger.Warn("GELF exporter dropped log records that cannot be sent (not retried)",

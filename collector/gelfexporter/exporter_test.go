@@ -19,9 +19,14 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/otel-ml-logging/otel-ml-logging/collector/gelfexporter/internal/metadata"
+	"github.com/otel-ml-logging/otel-ml-logging/collector/gelfexporter/internal/metadatatest"
 )
 
 func pemOf(der []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}) }
@@ -33,7 +38,7 @@ func TestFactory(t *testing.T) {
 	// The default config with an endpoint starts and shuts down (queue and retry enabled).
 	cfg := f.CreateDefaultConfig().(*Config)
 	cfg.Endpoint = "udp://127.0.0.1:12201"
-	exp, err := f.CreateLogs(context.Background(), exportertest.NewNopSettings(componentType), cfg)
+	exp, err := f.CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
 	require.NoError(t, err)
 	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
 	require.NoError(t, exp.ConsumeLogs(context.Background(), testLogs(2, numbered("q"))))
@@ -44,7 +49,7 @@ func TestOversizeRecordDroppedCountedAndPermanent(t *testing.T) {
 	r := newUDPReader(t)
 	tel := componenttest.NewTelemetry()
 	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
-	set := exportertest.NewNopSettings(componentType)
+	set := exportertest.NewNopSettings(metadata.Type)
 	set.TelemetrySettings = tel.NewTelemetrySettings()
 	core, logs := observer.New(zap.WarnLevel)
 	set.Logger = zap.New(core)
@@ -72,15 +77,11 @@ func TestOversizeRecordDroppedCountedAndPermanent(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 	}
 
-	m, err := tel.GetMetric(droppedMetricName)
-	require.NoError(t, err)
-	sum := m.Data.(metricdata.Sum[int64])
-	require.Len(t, sum.DataPoints, 1)
-	assert.Equal(t, int64(1), sum.DataPoints[0].Value)
-	reason, _ := sum.DataPoints[0].Attributes.Value("reason")
-	assert.Equal(t, reasonTooManyChunks, reason.AsString())
-	id, _ := sum.DataPoints[0].Attributes.Value("exporter")
-	assert.Equal(t, set.ID.String(), id.AsString())
+	metadatatest.AssertEqualExporterGelfDroppedLogRecords(t, tel, []metricdata.DataPoint[int64]{{
+		Value: 1,
+		Attributes: attribute.NewSet(
+			attribute.String("exporter", set.ID.String()), attribute.String("reason", reasonTooManyChunks)),
+	}}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 
 	ours := logs.FilterMessageSnippet("GELF exporter dropped").All()
 	require.Len(t, ours, 1, "one warning per batch")

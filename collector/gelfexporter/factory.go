@@ -16,12 +16,8 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
-)
 
-// Component type and stability, as in metadata.yaml.
-var (
-	componentType = component.MustNewType("gelf")
-	logsStability = component.StabilityLevelAlpha
+	"github.com/otel-ml-logging/otel-ml-logging/collector/gelfexporter/internal/metadata"
 )
 
 const (
@@ -38,9 +34,9 @@ const (
 // NewFactory returns the factory of the GELF exporter (type "gelf").
 func NewFactory() exporter.Factory {
 	return exporter.NewFactory(
-		componentType,
+		metadata.Type,
 		createDefaultConfig,
-		exporter.WithLogs(createLogsExporter, logsStability),
+		exporter.WithLogs(createLogsExporter, metadata.LogsStability),
 	)
 }
 

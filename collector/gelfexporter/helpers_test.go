@@ -27,6 +27,8 @@ import (
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otel-ml-logging/otel-ml-logging/collector/gelfexporter/internal/metadata"
 )
 
 // testConfig is a synchronous exporter config: no queue, no retry, so ConsumeLogs returns
@@ -49,7 +51,7 @@ func startExporter(t testing.TB, cfg *Config, set exporter.Settings) exporter.Lo
 	return exp
 }
 
-func nopSettings() exporter.Settings { return exportertest.NewNopSettings(componentType) }
+func nopSettings() exporter.Settings { return exportertest.NewNopSettings(metadata.Type) }
 
 // testLogs returns one resource with n records carrying the telemetry contract's fields.
 func testLogs(n int, body func(i int) string) plog.Logs {
