@@ -261,6 +261,9 @@ def test_record_too_big_for_128_chunks_is_dropped_and_counted(collector_module: 
         got = wait_for(graylog, {"small after huge"})
         time.sleep(2)  # give a wrongly sent huge record time to show up
         failed = collector.metric("otelcol_exporter_send_failed_log_records", exporter=EXPORTER_ID)
+        dropped = collector.wait_metric(
+            "otelcol_exporter_gelf_dropped_log_records", 1, timeout=10, exporter=EXPORTER_ID, reason="too_many_chunks"
+        )
         log_text = collector.log_text()
     assert "huge" not in by_message(graylog.messages(timeout=0, count=1)), "over-128-chunk record was sent"
     assert got["small after huge"]["gelf"]["_ml.prediction.id"] == "small"
@@ -268,6 +271,7 @@ def test_record_too_big_for_128_chunks_is_dropped_and_counted(collector_module: 
     drop_pattern = r"(128|max\w*)\W.{0,60}chunk|chunks?\W.{0,60}(128|limit|max)|too (big|large)"
     dropped_logged = re.search(drop_pattern, log_text, re.IGNORECASE) is not None
     assert (failed or 0) >= 1 or dropped_logged, f"drop neither counted nor logged; failed={failed}\n{log_text[-3000:]}"
+    assert dropped == 1, f"otelcol_exporter_gelf_dropped_log_records{{reason=too_many_chunks}} is {dropped}, want 1"
 
 
 def test_udp_endpoint_down_never_blocks(collector_module: ModuleType, tmp_path: Path) -> None:
