@@ -15,6 +15,7 @@ import logging
 import os
 import random
 import socket
+import sys
 import threading
 import time
 import weakref
@@ -38,6 +39,28 @@ BACKOFF_INITIAL_S = 0.1
 BACKOFF_MAX_S = 5.0
 DEFAULT_RETRY_TIMEOUT_S = 300.0  # like the collector's retry_on_failure.max_elapsed_time
 QUEUE_FULL, SHUTDOWN = "queue_full", "shutdown"
+
+
+def _say(level: int, message: str) -> None:
+    """Log ``message``; print it to stderr when nothing would show it (no handler, or a level above it).
+
+    At shutdown the OpenTelemetry logging handler may be the only handler left, and it feeds this very
+    exporter: the report must not depend on it.
+    """
+    if _logger.isEnabledFor(level) and _logger.hasHandlers() and not _otel_only(_logger):
+        _logger.log(level, "%s", message)
+    else:
+        print(f"{logging.getLevelName(level)} {_logger.name}: {message}", file=sys.stderr)
+
+
+def _otel_only(logger: logging.Logger) -> bool:
+    """Tell whether every handler reachable from ``logger`` is an OpenTelemetry logging handler."""
+    handlers: list[logging.Handler] = []
+    current: logging.Logger | None = logger
+    while current is not None:
+        handlers += current.handlers
+        current = current.parent if current.propagate else None
+    return all(type(h).__module__.startswith("opentelemetry") for h in handlers)
 
 
 @dataclass(frozen=True)
@@ -197,8 +220,7 @@ class GelfLogRecordExporter(LogRecordExporter):
             self._dropped[SHUTDOWN] += left
         self._transport.close()
         delivery = self.delivery()
-        level = logging.WARNING if delivery.lost or delivery.pending else logging.INFO
-        _logger.log(level, "%s", delivery.report())
+        _say(logging.WARNING if delivery.lost or delivery.pending else logging.INFO, delivery.report())
 
     def delivery(self) -> GelfDelivery:
         """Return the counts so far (exact once shut down)."""

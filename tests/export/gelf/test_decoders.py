@@ -1,0 +1,199 @@
+"""The Python GELF exporter's output, decoded by Graylog's own codec and by tshark's GELF dissector.
+
+The same decoders check the collector's GELF exporter (tests/collector/test_gelf_exporter.py) and are
+proven on their own with independent senders (tests/collector/test_gelf_decoders.py). Every message is
+compared three ways: what Graylog's codec parsed, what tshark reassembled and inflated, and what
+``to_gelf`` says the record maps to.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from opentelemetry._logs import SeverityNumber
+
+from harness.gelf import GraylogHarness, GraylogMessage, TsharkCapture
+from otel_ml_logging.export.gelf import GelfEncoder, GelfLogRecordExporter
+from tests.export.gelf.records import TRACE_ID, record
+
+pytestmark = pytest.mark.integration
+
+VENV_BIN = Path(sys.executable).parent
+STACKTRACE = 'Traceback (most recent call last):\n  File "/srv/model.py", line 42\nValueError: "bad" — ünïcödé ✓\n'
+
+
+@pytest.fixture(scope="module")
+def graylog() -> Iterator[GraylogHarness]:
+    with GraylogHarness(udp=True, tcp=True, http=True) as harness:
+        yield harness
+
+
+def of_case(graylog: GraylogHarness, case: str, count: int, timeout: float = 15.0) -> list[GraylogMessage]:
+    """Wait for ``count`` messages whose ``_case`` field is ``case``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [m for m in graylog.messages(timeout=0, count=0) if m["gelf"].get("_case") == case]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def expected(exporter: GelfLogRecordExporter, rec: Any) -> dict[str, Any]:
+    """The message ``rec`` maps to, parsed like the decoders parse it."""
+    encoder = GelfEncoder(exporter.config.mapping, socket.gethostname())
+    parsed: dict[str, Any] = json.loads(encoder.encode(rec))
+    return parsed
+
+
+def by_message(messages: list[Any]) -> dict[str, Any]:
+    return {m["gelf"]["short_message"]: m for m in messages}
+
+
+def test_udp_uncompressed_and_chunked_gzip_zlib(graylog: GraylogHarness) -> None:
+    case = uuid.uuid4().hex
+    big = os.urandom(15_000).hex()  # 30 KB that compress to ~half: chunked whatever the compression
+    endpoint = f"udp://127.0.0.1:{graylog.udp_port}"
+    sent: dict[str, tuple[GelfLogRecordExporter, Any]] = {}
+    with TsharkCapture("udp", graylog.udp_port, sink=False) as capture:
+        for compression in ("none", "gzip", "zlib"):
+            exporter = GelfLogRecordExporter(endpoint, compression=compression, environ={})
+            small = record(f"small {compression}", case=case, ml__prediction__id=f"p-{compression}")
+            large = record(
+                f"large {compression}",
+                severity=SeverityNumber.ERROR,
+                case=case,
+                blob=big,
+                exception__stacktrace=STACKTRACE,
+            )
+            exporter.export([small, large])
+            exporter.shutdown()
+            assert exporter.delivery().sent == 2
+            sent |= {f"small {compression}": (exporter, small), f"large {compression}": (exporter, large)}
+        received = by_message(of_case(graylog, case, 6))
+        captured = by_message([m for m in capture.decode() if m["gelf"].get("_case") == case])
+
+    assert sorted(received) == sorted(sent), graylog.stderr_tail()
+    assert sorted(captured) == sorted(sent)
+    for name, (exporter, rec) in sent.items():
+        want = expected(exporter, rec)
+        assert received[name]["gelf"] == want, name
+        assert captured[name]["gelf"] == want, name
+        compression = name.split()[1]
+        if name.startswith("large"):
+            assert received[name]["chunked"], name
+            assert captured[name]["chunk_count"] == received[name]["chunk_count"] > 1
+            assert received[name]["compression"] == {"none": "uncompressed"}.get(compression, compression)
+        else:
+            assert not received[name]["chunked"]
+            assert received[name]["compression"] == "uncompressed"  # below the threshold
+    fields = received["large gzip"]["graylog"]["fields"]
+    assert fields["level"] == 3
+    assert fields["blob"] == big
+    assert fields["trace_id"] == f"{TRACE_ID:032x}"
+    assert fields["full_message"] == STACKTRACE.strip()  # Graylog trims string values
+    assert received["large gzip"]["graylog"]["source"] == "ml-host-1"
+    print(
+        f"\nUDP: {received['large gzip']['chunk_count']} chunks (gzip), {received['large none']['chunk_count']} (none)"
+    )
+
+
+def test_tcp_nul_framed(graylog: GraylogHarness) -> None:
+    case = uuid.uuid4().hex
+    exporter = GelfLogRecordExporter(f"tcp://127.0.0.1:{graylog.tcp_port}", environ={})
+    records = [
+        record("first", case=case),
+        record("second", case=case, severity=SeverityNumber.WARN, detail="y" * 40_000),
+        record("third", case=case, exception__stacktrace=STACKTRACE, nested={"a": {"b": [1, 2.5, "x"]}}),
+    ]
+    with TsharkCapture("tcp", graylog.tcp_port, sink=False) as capture:
+        exporter.export(records)
+        received = by_message(of_case(graylog, case, 3))
+        exporter.shutdown()
+        captured = by_message([m for m in capture.decode() if m["gelf"].get("_case") == case])
+    assert sorted(received) == ["first", "second", "third"], graylog.stderr_tail()
+    for rec in records:
+        name = rec.log_record.body
+        assert received[name]["gelf"] == expected(exporter, rec)
+        assert captured[name]["gelf"] == expected(exporter, rec)
+        assert received[name]["transport"] == "tcp"
+    assert received["third"]["graylog"]["fields"]["nested.a.b"] == '[1,2.5,"x"]'
+
+
+def test_tcp_reconnects_after_graylog_restarts() -> None:
+    case = uuid.uuid4().hex
+    with GraylogHarness(udp=False, tcp=True) as first:
+        port = first.tcp_port
+        exporter = GelfLogRecordExporter(f"tcp://127.0.0.1:{port}", environ={})
+        exporter.export([record("before restart", case=case)])
+        assert len(of_case(first, case, 1)) == 1
+    # Graylog is down: records wait in the queue (retried with backoff), nothing blocks
+    start = time.perf_counter()
+    exporter.export([record(f"during outage {i}", case=case) for i in range(5)])
+    assert time.perf_counter() - start < 0.05
+    time.sleep(1.0)
+    with GraylogHarness(udp=False, tcp=True, tcp_port=port) as second:
+        assert exporter.force_flush(20_000)
+        received = of_case(second, case, 5)
+        exporter.shutdown()
+    assert sorted(m["gelf"]["short_message"] for m in received) == [f"during outage {i}" for i in range(5)]
+    d = exporter.delivery()
+    assert (d.sent, d.failed, d.dropped) == (6, 0, {}), d
+
+
+def test_http(graylog: GraylogHarness) -> None:
+    case = uuid.uuid4().hex
+    exporter = GelfLogRecordExporter(graylog.http_endpoint, environ={})
+    records = [record(f"over http {i}", case=case) for i in range(3)]
+    exporter.export(records)
+    assert exporter.force_flush(10_000)
+    exporter.shutdown()
+    received = by_message(of_case(graylog, case, 3))
+    assert sorted(received) == [f"over http {i}" for i in range(3)], graylog.stderr_tail()
+    for rec in records:
+        assert received[rec.log_record.body]["gelf"] == expected(exporter, rec)
+        assert received[rec.log_record.body]["transport"] == "http"
+    assert exporter.delivery().sent == 3
+
+
+def test_zero_code_otel_logs_exporter_gelf(graylog: GraylogHarness) -> None:
+    """``opentelemetry-instrument`` with OTEL_LOGS_EXPORTER=gelf: stdlib logging lands in Graylog."""
+    case = uuid.uuid4().hex
+    script = (
+        "import logging\n"
+        "from opentelemetry import trace\n"
+        "with trace.get_tracer('app').start_as_current_span('predict'):\n"
+        f"    logging.getLogger('app').warning('zero-code %s', 'gelf', extra={{'case': '{case}'}})\n"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
+        "OTEL_SERVICE_NAME": "zero-code-gelf",
+        "OTEL_LOGS_EXPORTER": "gelf",
+        "OTEL_TRACES_EXPORTER": "none",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_EXPORTER_GELF_ENDPOINT": f"udp://127.0.0.1:{graylog.udp_port}",
+    }
+    result = subprocess.run(
+        [str(VENV_BIN / "opentelemetry-instrument"), sys.executable, "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    (got,) = of_case(graylog, case, 1)
+    assert got["gelf"]["short_message"] == "zero-code gelf"
+    assert got["gelf"]["level"] == 4
+    assert got["gelf"]["_service.name"] == "zero-code-gelf"
+    assert len(got["gelf"]["_trace_id"]) == 32
+    assert "GELF delivery: 1/1 sent" in result.stderr, result.stderr
