@@ -202,11 +202,33 @@ class TcpTransport:
         try:
             if self._tls is not None:
                 sock = self._tls.wrap_socket(sock, server_hostname=self._host)
+                if sock.version() == "TLSv1.3":
+                    self._await_verdict(sock)
         except BaseException:
             sock.close()
             raise
         self._socket = sock
         return sock
+
+    def _await_verdict(self, sock: socket.socket) -> None:
+        """Wait (at most 1 s) for the server's first TLS 1.3 records after the handshake.
+
+        In TLS 1.3 the client's handshake ends before the server checks the client certificate: a
+        refusal arrives as an alert afterwards, and anything written before it would be lost while
+        counted as sent. Servers send session tickets (or that alert) right away, so this wait is
+        one round trip; an alert raises here and the batch is retried instead.
+        """
+        readable, _, _ = select.select([sock], [], [], min(self._timeout, 1.0))
+        if not readable:
+            return
+        sock.settimeout(0)
+        try:
+            if sock.recv(4096) == b"":  # an alert raises SSLError here
+                raise ConnectionError("the server closed the TLS connection right after the handshake")
+        except ssl.SSLWantReadError:
+            pass  # session tickets only: accepted
+        finally:
+            sock.settimeout(self._timeout)
 
     def _peer_closed(self, sock: socket.socket) -> bool:
         """Tell whether the peer closed the connection (a GELF input never writes application data)."""

@@ -25,6 +25,7 @@ from opentelemetry._logs import SeverityNumber
 from harness.gelf import GraylogHarness, GraylogMessage, TsharkCapture
 from otel_ml_logging.export.gelf import GelfEncoder, GelfLogRecordExporter
 from tests.export.gelf.records import TRACE_ID, record
+from tests.export.gelf.tls_peer import TlsFront, make_pki
 
 pytestmark = pytest.mark.integration
 
@@ -197,3 +198,45 @@ def test_zero_code_otel_logs_exporter_gelf(graylog: GraylogHarness) -> None:
     assert got["gelf"]["_service.name"] == "zero-code-gelf"
     assert len(got["gelf"]["_trace_id"]) == 32
     assert "GELF delivery: 1/1 sent" in result.stderr, result.stderr
+
+
+def test_tls_with_client_certificate(graylog: GraylogHarness, tmp_path: Path) -> None:
+    """tls:// with a CA file and a client certificate, through a TLS front that requires one."""
+    pki = make_pki(tmp_path)
+    case = uuid.uuid4().hex
+    with TlsFront(pki, graylog.tcp_port, require_client_cert=True) as front:
+        endpoint = f"tls://127.0.0.1:{front.port}"
+        exporter = GelfLogRecordExporter(
+            endpoint,
+            certificate_file=str(pki.ca),
+            client_certificate_file=str(pki.client_cert),
+            client_key_file=str(pki.client_key),
+            environ={},
+        )
+        records = [record(f"over tls {i}", case=case) for i in range(3)]
+        exporter.export(records)
+        received = by_message(of_case(graylog, case, 3))
+        exporter.shutdown()
+
+        # the same endpoint without a client certificate, and with a CA that did not sign the server
+        refused = [
+            GelfLogRecordExporter(endpoint, certificate_file=str(pki.ca), timeout=0.5, environ={}),
+            GelfLogRecordExporter(
+                endpoint,
+                certificate_file=str(pki.other_ca),
+                client_certificate_file=str(pki.client_cert),
+                client_key_file=str(pki.client_key),
+                timeout=0.5,
+                environ={},
+            ),
+        ]
+        for bad in refused:
+            bad.export([record("must not arrive", case=case)])
+            bad.shutdown()
+    assert sorted(received) == [f"over tls {i}" for i in range(3)], graylog.stderr_tail()
+    for rec in records:
+        assert received[rec.log_record.body]["gelf"] == expected(exporter, rec)
+    assert exporter.delivery().sent == 3
+    assert [bad.delivery().sent for bad in refused] == [0, 0]
+    assert [bad.delivery().failed for bad in refused] == [1, 1]
+    assert len(of_case(graylog, case, 4, timeout=1)) == 3
