@@ -15,7 +15,7 @@ from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExp
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-from otel_ml_logging.pipeline.delivery import DeliveryStats
+from otel_ml_logging.pipeline.delivery import DeliveryStats, ReportsDelivery
 
 _logger = logging.getLogger(__name__)
 
@@ -92,10 +92,16 @@ class AccountedBatchLogRecordProcessor(BatchLogRecordProcessor):
     """A BatchLogRecordProcessor whose intake and export outcomes are counted in ``stats``."""
 
     def __init__(self, exporter: LogRecordExporter, stats: DeliveryStats, **options: Any) -> None:
-        """Wrap ``exporter`` for accounting; ``options`` go to BatchLogRecordProcessor."""
+        """Wrap ``exporter`` for accounting; ``options`` go to BatchLogRecordProcessor.
+
+        An exporter with its own queue (``delivery()``, like the GELF exporter) also reports what became of
+        the records it queued: its ``export()`` success means queued, not sent.
+        """
         super().__init__(_AccountingLogRecordExporter(exporter, stats), **options)
         self._stats = stats
         self._stopping = False
+        if isinstance(exporter, ReportsDelivery):
+            stats.track_exporter(exporter)
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         """Count a record, then queue it (or drop it when the queue is full)."""

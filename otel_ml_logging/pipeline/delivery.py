@@ -13,7 +13,7 @@ import logging
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 _logger = logging.getLogger(__name__)
 
@@ -54,6 +54,28 @@ class PredictionDelivery:
     telemetry_failures: int  # a telemetry step that failed (payload not convertible, a sink that raised)
 
 
+class ExporterCounts(Protocol):
+    """What an exporter with its own queue reports (e.g. :class:`~otel_ml_logging.export.gelf.GelfDelivery`)."""
+
+    @property
+    def lost(self) -> int:
+        """Records that did not and will not reach the endpoint."""
+        ...
+
+    def summary(self) -> str:
+        """One short human-readable part, e.g. ``GELF: 2/2 sent, 0 failed, dropped: none``."""
+        ...
+
+
+@runtime_checkable
+class ReportsDelivery(Protocol):
+    """An exporter whose ``export()`` only queues: its real outcome comes from ``delivery()``."""
+
+    def delivery(self) -> ExporterCounts:
+        """Return the exporter's counts so far."""
+        ...
+
+
 class _Queue(Protocol):
     @property
     def accepted(self) -> int: ...
@@ -70,11 +92,16 @@ class DeliveryStats:
         self._counts: dict[str, list[int]] = {}
         self._warned: set[str] = set()
         self._queues: list[_Queue] = []
+        self._exporters: list[ReportsDelivery] = []
         self._telemetry_failures = 0
 
     def track_queue(self, queue: _Queue) -> None:
         """Report ``queue``'s accepted and dropped predictions in :meth:`predictions`."""
         self._queues.append(queue)
+
+    def track_exporter(self, exporter: ReportsDelivery) -> None:
+        """Add ``exporter``'s own outcome (sent, failed, dropped after queueing) to :meth:`report`."""
+        self._exporters.append(exporter)
 
     def telemetry_failed(self) -> None:
         """Count one failure of our own telemetry code (the prediction itself went on)."""
@@ -126,12 +153,17 @@ class DeliveryStats:
                 f"predictions: {predictions.accepted} queued, {predictions.dropped} refused by a full queue, "
                 f"{predictions.telemetry_failures} telemetry failures"
             )
+        parts += [exporter.delivery().summary() for exporter in self._exporters]
         return "otel_ml_logging delivery: " + ("; ".join(parts) if parts else "nothing sent")
 
     def log_report(self) -> None:
         """Log :meth:`report`: a warning when anything was lost, else at info level."""
         predictions = self.predictions()
-        lost = predictions.dropped or any(delivery.lost for delivery in self.snapshot().values())
+        lost = (
+            predictions.dropped
+            or any(delivery.lost for delivery in self.snapshot().values())
+            or any(exporter.delivery().lost for exporter in self._exporters)
+        )
         _say(logging.WARNING if lost else logging.INFO, self.report())
 
 

@@ -87,13 +87,15 @@ class GelfDelivery:
         """Everything that did not (and will not) reach the endpoint."""
         return self.failed + sum(self.dropped.values())
 
-    def report(self) -> str:
-        """One line for humans."""
+    def summary(self) -> str:
+        """One short part for humans: ``GELF: 2/2 sent, 0 failed, dropped: none``."""
         drops = ", ".join(f"{n} {reason}" for reason, n in sorted(self.dropped.items())) or "none"
-        return (
-            f"otel_ml_logging GELF delivery: {self.sent}/{self.accepted} sent, {self.failed} failed, "
-            f"dropped: {drops}" + (f", {self.pending} pending" if self.pending else "")
-        )
+        pending = f", {self.pending} pending" if self.pending else ""
+        return f"GELF: {self.sent}/{self.accepted} sent, {self.failed} failed, dropped: {drops}{pending}"
+
+    def report(self) -> str:
+        """Return the line logged at shutdown."""
+        return "otel_ml_logging delivery: " + self.summary()
 
 
 class GelfLogRecordExporter(LogRecordExporter):

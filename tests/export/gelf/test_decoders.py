@@ -197,7 +197,9 @@ def test_zero_code_otel_logs_exporter_gelf(graylog: GraylogHarness) -> None:
     assert got["gelf"]["level"] == 4
     assert got["gelf"]["_service.name"] == "zero-code-gelf"
     assert len(got["gelf"]["_trace_id"]) == 32
-    assert "GELF delivery: 1/1 sent" in result.stderr, result.stderr
+    # the exporter's own line, and the process-wide report, which includes what the exporter really sent
+    assert "otel_ml_logging delivery: GELF: 1/1 sent, 0 failed, dropped: none\n" in result.stderr, result.stderr
+    assert "log records: 1/1 delivered, 0 failed, 0 dropped; GELF: 1/1 sent" in result.stderr, result.stderr
 
 
 def test_tls_with_client_certificate(graylog: GraylogHarness, tmp_path: Path) -> None:

@@ -22,7 +22,9 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExportResult
 
 from harness.ports import free_port
+from otel_ml_logging.export.accounted import AccountedBatchLogRecordProcessor
 from otel_ml_logging.export.gelf import GelfLogRecordExporter, GelfMapping, to_gelf
+from otel_ml_logging.pipeline.delivery import DeliveryStats
 from tests.export.gelf.records import record
 
 SUCCESS, FAILURE = LogRecordExportResult.SUCCESS, LogRecordExportResult.FAILURE
@@ -219,3 +221,19 @@ def test_through_the_sdk_batch_processor(udp_socket: socket.socket) -> None:
     got = sorted(json.loads(d)["short_message"] for d in receive(udp_socket, 100))
     assert got == sorted(f"sdk {i}" for i in range(100))
     assert exporter.delivery().sent == 100
+
+
+def test_process_delivery_report_includes_what_the_exporter_really_sent(caplog: pytest.LogCaptureFixture) -> None:
+    """Under the SDK set-up, export() success means queued: the process report adds the exporter's own counts."""
+    stats = DeliveryStats()
+    exporter = GelfLogRecordExporter(f"tcp://127.0.0.1:{free_port()}", timeout=0.3, environ={})  # refused
+    provider = LoggerProvider()
+    provider.add_log_record_processor(AccountedBatchLogRecordProcessor(exporter, stats, schedule_delay_millis=50))
+    for i in range(5):
+        provider.get_logger("test").emit(record(f"r{i}").log_record)
+    with caplog.at_level(logging.INFO, logger="otel_ml_logging"):
+        provider.shutdown()
+    report = stats.report()
+    assert "log records: 5/5 delivered" in report  # queued into the exporter
+    assert "GELF: 0/5 sent, 5 failed, dropped: none" in report  # what became of them
+    assert any(r.levelno == logging.WARNING and "GELF: 0/5 sent" in r.getMessage() for r in caplog.records)
