@@ -242,3 +242,33 @@ def test_tls_with_client_certificate(graylog: GraylogHarness, tmp_path: Path) ->
     assert [bad.delivery().sent for bad in refused] == [0, 0]
     assert [bad.delivery().failed for bad in refused] == [1, 1]
     assert len(of_case(graylog, case, 4, timeout=1)) == 3
+
+
+def test_otel_ml_logging_run_with_otel_logs_exporter_gelf(graylog: GraylogHarness) -> None:
+    """``otel-ml-logging run`` loads the exporter by name too: a captured line arrives in Graylog."""
+    case = uuid.uuid4().hex
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
+        "OTEL_SERVICE_NAME": "captured-gelf",
+        "OTEL_LOGS_EXPORTER": "gelf",
+        "OTEL_EXPORTER_GELF_ENDPOINT": f"tcp://127.0.0.1:{graylog.tcp_port}",
+    }
+    child = f"import sys; print('ERROR captured {case}', file=sys.stderr)"
+    result = subprocess.run(
+        [str(VENV_BIN / "otel-ml-logging"), "run", "--", sys.executable, "-c", child],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    deadline = time.monotonic() + 15
+    while not (found := [m for m in graylog.messages(timeout=0, count=0) if case in m["gelf"]["short_message"]]):
+        assert time.monotonic() < deadline, result.stderr
+        time.sleep(0.1)
+    (got,) = found
+    assert got["gelf"]["short_message"] == f"ERROR captured {case}"
+    assert got["gelf"]["_service.name"] == "captured-gelf"
+    assert got["gelf"]["level"] == 3
+    assert "GELF: 1/1 sent" in result.stderr, result.stderr

@@ -237,3 +237,20 @@ def test_process_delivery_report_includes_what_the_exporter_really_sent(caplog: 
     assert "log records: 5/5 delivered" in report  # queued into the exporter
     assert "GELF: 0/5 sent, 5 failed, dropped: none" in report  # what became of them
     assert any(r.levelno == logging.WARNING and "GELF: 0/5 sent" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_sends_with_its_own_thread_and_socket(udp_socket: socket.socket) -> None:
+    exporter = udp_exporter(udp_socket)
+    exporter.export([record("parent before fork")])
+    assert exporter.force_flush(5000)
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's sender thread does not exist here
+        code = 0 if exporter.export([record("child")]) is SUCCESS and exporter.force_flush(5000) else 1
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    exporter.export([record("parent after fork")])
+    got = sorted(json.loads(d)["short_message"] for d in receive(udp_socket, 3))
+    exporter.shutdown()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert got == ["child", "parent after fork", "parent before fork"]
