@@ -195,8 +195,8 @@ class GelfEncoder:
         self._exclude = _Matcher.of(self.mapping.exclude_attributes)
         self._max_length = self.mapping.max_attribute_value_length
         self.fallback_host = fallback_host if fallback_host.strip(GO_SPACE) else "unknown"
-        self._resource: Resource | None = None
-        self._resource_share: tuple[str, dict[str, Any]] = (self.fallback_host, {})
+        # one tuple, replaced at once: export() may run on several threads
+        self._cached: tuple[Resource | None, tuple[str, dict[str, Any]]] = (None, (self.fallback_host, {}))
 
     def message(self, record: ReadableLogRecord) -> tuple[dict[str, Any], str]:
         """Return the message in the order it is sent (``timestamp`` still None) and the timestamp as a JSON number."""
@@ -247,8 +247,9 @@ class GelfEncoder:
 
     def _share(self, resource: Resource) -> tuple[str, dict[str, Any]]:
         """Host and resource fields, computed once per resource object."""
-        if resource is self._resource:
-            return self._resource_share
+        cached_resource, share = self._cached
+        if resource is cached_resource:
+            return share
         attributes: Mapping[str, Any] = resource.attributes if resource is not None else {}
         host = self.fallback_host
         for name in self.mapping.host_attributes:
@@ -259,8 +260,8 @@ class GelfEncoder:
         fields: dict[str, Any] = {}
         if self.mapping.include_resource_attributes:
             self._add_attributes(fields, attributes, "")
-        self._resource, self._resource_share = resource, (host, fields)
-        return self._resource_share
+        self._cached = (resource, (host, fields))
+        return host, fields
 
     def _add_attributes(self, fields: dict[str, Any], attributes: Mapping[str, Any], prefix: str) -> None:
         for key, value in attributes.items():
