@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fetch/build the independent GELF decoders used by tests/collector/test_gelf_*.py:
-#   1. tshark (Wireshark's GELF dissector), installed with apt-get when missing and running as root;
+#   1. tshark (Wireshark's GELF dissector), installed with apt-get when missing and running as root
+#      (and the openssl CLI, which the GELF TLS tests use for their certificates);
 #   2. tools/graylog-gelf-harness: Graylog's own GELF chunk aggregator + codec (graylog2-server from
 #      Maven Central, SSPL, used as a test peer only), built with Maven into the cache directory.
 #
@@ -43,6 +44,20 @@ install_tshark() {
   DEBIAN_FRONTEND=noninteractive apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tshark >/dev/null
   log "installed: $(tshark -v 2>/dev/null | head -n1)"
+}
+
+install_openssl() {
+  # The GELF TLS tests make their throwaway certificates with the openssl CLI.
+  if command -v openssl >/dev/null 2>&1; then
+    return 0
+  fi
+  if [[ "$(id -u)" -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+    log "openssl missing and cannot install it (need root and apt-get); GELF TLS tests will skip"
+    return 1
+  fi
+  log "installing openssl with apt-get"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssl >/dev/null
 }
 
 source_stamp() {
@@ -89,6 +104,6 @@ build_harness() {
 }
 
 status=0
-if [[ $want_tshark -eq 1 ]]; then install_tshark || status=1; fi
+if [[ $want_tshark -eq 1 ]]; then install_tshark || status=1; install_openssl || status=1; fi
 if [[ $want_harness -eq 1 ]]; then build_harness || status=1; fi
 exit $status
