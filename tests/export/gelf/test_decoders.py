@@ -272,3 +272,21 @@ def test_otel_ml_logging_run_with_otel_logs_exporter_gelf(graylog: GraylogHarnes
     assert got["gelf"]["_service.name"] == "captured-gelf"
     assert got["gelf"]["level"] == 3
     assert "GELF: 1/1 sent" in result.stderr, result.stderr
+
+
+def test_https(graylog: GraylogHarness, tmp_path: Path) -> None:
+    """https:// with a CA file, through a TLS front to Graylog's HTTP input (answers relayed back)."""
+    pki = make_pki(tmp_path)
+    case = uuid.uuid4().hex
+    with TlsFront(pki, graylog.ports["http"], require_client_cert=False) as front:
+        exporter = GelfLogRecordExporter(f"https://127.0.0.1:{front.port}", certificate_file=str(pki.ca), environ={})
+        records = [record(f"over https {i}", case=case) for i in range(3)]
+        exporter.export(records)
+        assert exporter.force_flush(10_000)
+        exporter.shutdown()
+    received = by_message(of_case(graylog, case, 3))
+    assert sorted(received) == [f"over https {i}" for i in range(3)], graylog.stderr_tail()
+    for rec in records:
+        assert received[rec.log_record.body]["gelf"] == expected(exporter, rec)
+        assert received[rec.log_record.body]["transport"] == "http"
+    assert exporter.delivery().sent == 3

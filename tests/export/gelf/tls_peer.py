@@ -66,7 +66,7 @@ def make_pki(directory: Path) -> Pki:
 
 
 class TlsFront:
-    """Terminate TLS on a loopback port and forward each connection's bytes to ``127.0.0.1:target_port``."""
+    """Terminate TLS on a loopback port and relay each connection to ``127.0.0.1:target_port`` (both ways)."""
 
     def __init__(self, pki: Pki, target_port: int, *, require_client_cert: bool) -> None:
         """Listen on a free port right away; serve until :meth:`close`."""
@@ -97,8 +97,19 @@ class TlsFront:
             raw.close()
             return
         with tls, socket.create_connection(("127.0.0.1", self._target)) as upstream:
-            while data := tls.recv(65536):
-                upstream.sendall(data)
+            back = threading.Thread(target=self._pump, args=(upstream, tls), daemon=True)  # answers (HTTP)
+            back.start()
+            self._pump(tls, upstream)
+            upstream.shutdown(socket.SHUT_WR)
+            back.join(5)
+
+    @staticmethod
+    def _pump(source: socket.socket, target: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
 
     def close(self) -> None:
         """Stop accepting."""
