@@ -3,7 +3,7 @@
 SageMaker passes this one header through unchanged (≤ 1024 visible ASCII characters) and drops
 ``traceparent``. :class:`CustomAttributesMiddleware` (an ASGI middleware; wrap the whole app with
 it so that it runs before OpenTelemetry's server middleware) reads ``key=value`` pairs separated by
-``,`` or ``;``:
+``,`` or ``;`` (``;`` when a value itself has commas, such as a multi-entry ``tracestate``):
 
 - ``traceparent`` / ``tracestate`` continue the caller's W3C trace: they are checked with the
   OpenTelemetry trace-context propagator and given to the request as real headers (unless it has
@@ -59,13 +59,17 @@ class CustomAttributes:
 
 
 def parse_custom_attributes(value: str) -> CustomAttributes:
-    """Split ``k1=v1, k2=v2; k3=v3``; whitespace around keys and values is ignored, bad pairs reported."""
+    """Split ``k1=v1, k2=v2`` or ``k1=v1; k2=v2``; whitespace around keys and values is ignored, bad pairs reported.
+
+    Pairs are separated by commas, or by semicolons when the value has any: then commas belong to
+    the values, as in a W3C ``tracestate`` with several entries (``tracestate=a=1,b=2; tenant=x``).
+    """
     problems = []
     if len(value) > MAX_LENGTH:
         problems.append(f"header is {len(value)} characters, more than {MAX_LENGTH}; ignored")
         return CustomAttributes({}, tuple(problems))
     pairs: dict[str, str] = {}
-    for raw in re.split(r"[,;]", value):
+    for raw in value.split(";" if ";" in value else ","):
         item = raw.strip()
         if not item:
             continue

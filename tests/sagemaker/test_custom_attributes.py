@@ -5,10 +5,26 @@ import pytest
 from otel_ml_logging.serving.custom_attributes import CustomAttributesConfig, parse_custom_attributes
 
 
-def test_pairs_split_on_commas_and_semicolons_whitespace_ignored():
-    parsed = parse_custom_attributes(" traceparent = 00-abc-def-01 ;tenant=acme,  region=eu-west-1 ; ")
+@pytest.mark.parametrize(
+    "header",
+    [
+        " traceparent = 00-abc-def-01 ,tenant=acme,  region=eu-west-1 , ",
+        "traceparent=00-abc-def-01;tenant=acme ;region = eu-west-1;",
+    ],
+)
+def test_pairs_split_on_commas_or_semicolons_whitespace_ignored(header):
+    parsed = parse_custom_attributes(header)
     assert parsed.pairs == {"traceparent": "00-abc-def-01", "tenant": "acme", "region": "eu-west-1"}
     assert parsed.problems == ()
+
+
+def test_semicolons_let_values_keep_their_commas():
+    parsed = parse_custom_attributes("traceparent=00-abc-def-01; tracestate=rojo=00f067aa0ba902b7,congo=t61; tenant=a")
+    assert parsed.pairs == {
+        "traceparent": "00-abc-def-01",
+        "tracestate": "rojo=00f067aa0ba902b7,congo=t61",
+        "tenant": "a",
+    }
 
 
 def test_bad_pairs_are_reported_and_the_rest_kept():

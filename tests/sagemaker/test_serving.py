@@ -113,7 +113,8 @@ def test_invocations_join_the_callers_trace_and_carry_the_chosen_attributes(tmp_
     import orjson
 
     with grpc_receiver() as receiver, sagemaker_server(tmp_path, receiver) as url:
-        header = f" traceparent=00-{TRACE_ID}-{PARENT_SPAN_ID}-01 ; tenant = acme, ignored=1, bad pair"
+        trace = f" traceparent=00-{TRACE_ID}-{PARENT_SPAN_ID}-01 ; tracestate=rojo=1,congo=2"
+        header = f"{trace}; tenant = acme; ignored=1; bad pair"
         status, headers, body = post(url, b'{"temperature": 2, "city": "riga"}', header=header)
         assert status == 200, body
         answer = orjson.loads(body)
