@@ -1,4 +1,4 @@
-"""A real Elasticsearch 8.14 node for integration tests (test peer, not shipped).
+"""A real Elasticsearch 8.19 node for integration tests (test peer, not shipped).
 
 The node is Elastic's own server jar from Maven Central, started by the small launcher in
 ``tools/elasticsearch`` (see ``scripts/fetch-elasticsearch.sh``): one JVM, heap capped at 1 GiB,
@@ -39,7 +39,7 @@ from harness.processes import stop_process
 FETCH_SCRIPT = REPO_ROOT / "scripts" / "fetch-elasticsearch.sh"
 SETUP_SCRIPT = REPO_ROOT / "scripts" / "setup-elasticsearch.py"
 TEMPLATE_DIR = REPO_ROOT / "collector" / "elasticsearch"
-ES_VERSION = "8.14.3"
+ES_VERSION = "8.19.21"  # also the compose demo's image tag (deploy/compose/.env)
 
 # JVM flags: the ones bin/elasticsearch would set that matter here, and the 8.x server running
 # as a named module (NodeServiceProvider reads its own module descriptor, so the class path

@@ -25,7 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from harness.collector import run_collector  # noqa: E402 (after the path set-up above)
-from harness.elasticsearch import apply_templates, flatten_document, run_elasticsearch  # noqa: E402
+from harness.elasticsearch import ES_VERSION, apply_templates, flatten_document, run_elasticsearch  # noqa: E402
 from harness.model_service import run_model_service, stop  # noqa: E402
 
 REST_CONFIG = REPO_ROOT / "examples" / "insurance_charges_model" / "rest_config.yaml"
@@ -85,7 +85,7 @@ def run_full(count: int) -> None:
     """Elasticsearch + collector + model service + traffic."""
     with tempfile.TemporaryDirectory(prefix="otel-ml-demo-") as scratch:
         work = Path(scratch)
-        banner("starting Elasticsearch 8.14 (real node, heap capped)")
+        banner(f"starting Elasticsearch {ES_VERSION} (real node, heap capped)")
         with run_elasticsearch(work / "es") as es:
             apply_templates(es)
             print(f"Elasticsearch at {es.url}, templates installed")

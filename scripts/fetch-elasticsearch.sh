@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fetch a real Elasticsearch 8.14.x node for the integration tests (test peer only, not shipped).
+# Fetch a real Elasticsearch 8.19.x node for the integration tests (test peer only, not shipped).
 #
 # Elastic publishes the server jar and the netty4 HTTP module on Maven Central (the distribution
 # tarball is not reachable here), so Maven resolves them and tools/elasticsearch builds a small

@@ -1,4 +1,4 @@
-"""Generate ``saved_objects.ndjson`` (Kibana 8.14 saved objects) from ``panels.yaml``.
+"""Generate ``saved_objects.ndjson`` (Kibana 8.x saved objects; Kibana migrates them on import) from ``panels.yaml``.
 
 Usage::
 

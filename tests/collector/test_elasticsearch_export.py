@@ -1,5 +1,5 @@
 """End to end: OTLP from the Python SDK -> built collector (config.yaml + config.elasticsearch.yaml)
--> a real Elasticsearch 8.14 node with the shipped templates.
+-> a real Elasticsearch 8.19 node with the shipped templates.
 
 Checks the ECS documents the exporter writes (log <-> span join on trace.id/span.id, ml.* fields,
 exception fields), their mapping types, and that an Elasticsearch outage loses nothing thanks to

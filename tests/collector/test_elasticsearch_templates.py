@@ -1,4 +1,4 @@
-"""The shipped index templates against a real Elasticsearch 8.14 node (no collector needed).
+"""The shipped index templates against a real Elasticsearch 8.19 node (no collector needed).
 
 Documents here have the shape the contrib elasticsearch exporter writes in ECS mapping mode
 (v0.156.0 model.go: dedotted objects, require_data_stream=true, op_type create); the end-to-end

@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
+from harness.elasticsearch import ES_VERSION
 from tests.deploy.conftest import COMPOSE_DIR, REPO_ROOT, SCHEMAS, load_compose, read_env_file
 
 ONE_SHOTS = {"setup", "traffic"}
@@ -42,6 +43,10 @@ def test_every_variable_is_defined_in_env_file():
     assert not missing, f"variables used in compose.yaml but not set in .env: {sorted(missing)}"
 
 
+ES_NODE_POM = REPO_ROOT / "tools" / "elasticsearch" / "pom.xml"
+GRAYLOG_HARNESS_POM = REPO_ROOT / "tools" / "graylog-gelf-harness" / "pom.xml"
+
+
 def test_images_are_pinned_in_env_file():
     env = read_env_file(COMPOSE_DIR / ".env")
     images = {k: v for k, v in env.items() if k.endswith("_IMAGE")}
@@ -49,9 +54,15 @@ def test_images_are_pinned_in_env_file():
     for key, image in images.items():
         tag = image.rsplit(":", 1)[-1] if ":" in image.rsplit("/", 1)[-1] else ""
         assert tag not in ("", "latest"), f"{key}={image} is not pinned to a version"
-    assert env["ELASTICSEARCH_IMAGE"].endswith(":8.14.3")
-    assert env["KIBANA_IMAGE"].rsplit(":", 1)[1] == env["ELASTICSEARCH_IMAGE"].rsplit(":", 1)[1]
-    assert env["GRAYLOG_IMAGE"].rsplit(":", 1)[1].startswith("6.")
+    # the demo runs the Elasticsearch version the tests run (harness/elasticsearch.py), Kibana the same
+    assert env["ELASTICSEARCH_IMAGE"].rsplit(":", 1)[1] == ES_VERSION
+    assert f"<es.version>{ES_VERSION}</es.version>" in ES_NODE_POM.read_text()  # the jars the test node runs
+    assert env["KIBANA_IMAGE"].rsplit(":", 1)[1] == ES_VERSION
+    # Graylog: the release whose GELF codec the tests run (tools/graylog-gelf-harness/pom.xml), 6.3+
+    codec = re.search(r"<graylog.version>([^<]+)</graylog.version>", GRAYLOG_HARNESS_POM.read_text())
+    assert codec
+    assert env["GRAYLOG_IMAGE"].rsplit(":", 1)[1] == codec.group(1)
+    assert tuple(int(part) for part in codec.group(1).split(".")[:2]) >= (6, 3)
 
 
 def test_images_and_ports_come_from_env_file():

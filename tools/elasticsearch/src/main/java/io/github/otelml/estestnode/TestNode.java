@@ -33,6 +33,7 @@ import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.env.Environment;
 import org.elasticsearch.node.InternalSettingsPreparer;
 import org.elasticsearch.node.Node;
+import org.elasticsearch.plugins.PluginsLoader;
 
 public final class TestNode {
 
@@ -67,12 +68,13 @@ public final class TestNode {
             .build();
 
         LogConfigurator.registerErrorListener();
-        LogConfigurator.loadLog4jPlugins();
         LogConfigurator.configureESLogging();
         LogConfigurator.configureWithoutConfig(settings);
 
         Environment env = InternalSettingsPreparer.prepareEnvironment(settings, Map.of(), config, () -> "es-test-node");
-        Node node = new Node(env);
+        PluginsLoader plugins = PluginsLoader.createPluginsLoader(
+            PluginsLoader.loadModulesBundles(env.modulesDir()), PluginsLoader.loadPluginsBundles(env.pluginsDir()), Map.of());
+        Node node = new Node(env, plugins);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
