@@ -239,3 +239,27 @@ def test_a_full_buffer_drops_and_counts_instead_of_blocking(tmp_path: Path):
     assert delivered == 0
     assert dropped > 40_000, report  # the endpoint never answered: almost everything overflowed the 100 lines
     assert failed + dropped + unsent == read, report  # every line accounted for
+
+
+@pytest.mark.integration
+def test_captured_lines_go_to_graylog_with_the_gelf_exporter():
+    from harness.gelf import GraylogHarness
+
+    with GraylogHarness(tcp=False) as graylog:
+        env = capture_env(OTEL_LOGS_EXPORTER="gelf", OTEL_EXPORTER_GELF_ENDPOINT=graylog.udp_endpoint)
+        done = subprocess.run(
+            [*CLI, "run", "--no-echo", "--", sys.executable, "-c", CHILD],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 3, done.stderr
+        messages = {m["gelf"]["short_message"]: m["gelf"] for m in graylog.messages(timeout=20, count=4)}
+    assert messages["INFO: model loaded"]["_log.iostream"] == "stdout"
+    assert messages["INFO: model loaded"]["host"]
+    assert messages["slow request"]["_trace_id"] == "0af7651916cd43dd8448eb211c80319c"
+    assert messages["slow request"]["level"] == 4
+    failed = next(m for body, m in messages.items() if body.startswith("ERROR:model:prediction failed"))
+    assert failed["level"] == 3
+    assert failed["short_message"].endswith("KeyError: 'missing'")
