@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+CPU_TARGETS = {1000.0: 30, 5000.0: 20}  # µs of CPU per prediction at a paced rate
+
 
 def _us(ns: float) -> float:
     return ns / 1000.0
@@ -55,7 +57,8 @@ def markdown(results: dict[str, Any], table: list[dict[str, Any]]) -> str:
     lines = [
         f"Measured in one run on {machine['platform']}, Python {machine['python']}, {machine['cpus']} CPUs"
         + (" (benchmark process and collector pinned to separate cores)." if machine.get("pinned") else "."),
-        f"Latency: {results['settings']['latency_count']} predictions paced at {results['settings']['rate']:.0f}/s; "
+        f"Latency: predictions paced at {results['settings']['rate']:.0f}/s for "
+        f"{results['settings']['paced_seconds']:g} s (+{results['settings']['warmup']} warm-up); "
         f"throughput: {results['settings']['throughput_count']} predictions back to back "
         f"(+{results['settings']['warmup']} warm-up), delivered = received by the collector. "
         f"Each scenario ran {results['settings'].get('rounds', 1)} times, interleaved with the others, each time "
@@ -75,6 +78,7 @@ def markdown(results: dict[str, Any], table: list[dict[str, Any]]) -> str:
             f"{row.get('added_median_vs_ours', float('nan')):.1f} | {delivered} | "
             f"{row.get('delivered_vs_ours', float('nan')):.2f} | {dropped} | {row['peak_rss_mib']:.0f} |"
         )
+    lines += ["", *cpu_table(results)]
     runs = results.get("elasticsearch") or []
     if runs:
         lines += [
@@ -105,6 +109,59 @@ def markdown(results: dict[str, Any], table: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def cpu_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """CPU per prediction of each scenario at each paced rate, minus bare's at that rate (µs)."""
+    table = []
+    for rate, by_scenario in results.get("paced", {}).items():
+        bare = by_scenario["bare"]
+        for scenario, measured in by_scenario.items():
+            row: dict[str, Any] = {"rate": float(rate), "scenario": scenario}
+            for part in ("process", "request", "background"):
+                row[f"cpu_{part}_us"] = _us(measured[f"cpu_{part}_ns"] - bare[f"cpu_{part}_ns"])
+            row["achieved_rate"] = measured["achieved_rate"]
+            row["added_median_us"] = max(0.0, _us(measured["median_ns"] - bare["median_ns"]))
+            row["added_p99_us"] = max(0.0, _us(measured["p99_ns"] - bare["p99_ns"]))
+            row["dropped"], row["expected"] = measured["dropped_predictions"], measured["expected_predictions"]
+            for key in ("delivery_median_s", "delivery_p99_s", "delivery_max_s"):
+                if key in measured:
+                    row[key] = measured[key]
+            table.append(row)
+    return table
+
+
+def cpu_table(results: dict[str, Any]) -> list[str]:
+    """The CPU-per-prediction table (markdown lines)."""
+    table = cpu_rows(results)
+    if not table:
+        return []
+    lines = [
+        "CPU time per prediction, paced (user + system, whole process: every thread, and the final flush "
+        "and shutdown), minus bare's at the same rate; request thread = the thread calling predict() "
+        "while the predictions were made; background = the rest. Delivery = from the prediction's "
+        "start until the collector had received both its log records (to within "
+        "0.02 s); medians of the rounds, max over all rounds.",
+        "",
+        "| rate /s | scenario | CPU µs / prediction | request thread µs | background µs | achieved /s "
+        "| added median / p99 µs | delivery median / p99 / max s | dropped / expected |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in table:
+        if row["scenario"] == "bare":
+            continue
+        delivery = (
+            f"{row['delivery_median_s']:.2f} / {row['delivery_p99_s']:.2f} / {row['delivery_max_s']:.2f}"
+            if "delivery_median_s" in row
+            else "-"
+        )
+        lines.append(
+            f"| {row['rate']:,.0f} | {row['scenario']} | **{row['cpu_process_us']:.1f}** | "
+            f"{row['cpu_request_us']:.1f} | {row['cpu_background_us']:.1f} | {row['achieved_rate']:,.0f} | "
+            f"{row['added_median_us']:.1f} / {row['added_p99_us']:.1f} | {delivery} | "
+            f"{row['dropped']} / {row['expected']} |"
+        )
+    return lines
+
+
 def targets(results: dict[str, Any], table: list[dict[str, Any]]) -> list[str]:
     """The performance targets P1-P4 against this run's numbers, each marked met or not."""
     ours = next((r for r in table if r["scenario"] == "otel-ml-logging"), {})
@@ -131,6 +188,28 @@ def targets(results: dict[str, Any], table: list[dict[str, Any]]) -> list[str]:
                     ours["delivered_per_s"] >= 10_000 and ours["dropped"] == 0,
                 )
             )
+    for row in cpu_rows(results):
+        if row["scenario"] != "otel-ml-logging" or row["rate"] not in CPU_TARGETS:
+            continue
+        limit = CPU_TARGETS[row["rate"]]
+        delivered = "delivery_max_s" in row and row["delivery_max_s"] <= 2.0 and row["dropped"] == 0
+        checks.append(
+            (
+                f"P5 ≤ {limit} µs CPU per prediction at {row['rate']:,.0f}/s, 0 dropped, delivered within 2 s",
+                f"{row['cpu_process_us']:.1f} µs, {row['dropped']} dropped, "
+                f"max {row.get('delivery_max_s', float('nan')):.2f} s",
+                row["cpu_process_us"] <= limit and delivered,
+            )
+        )
+        if row["rate"] == 1000:
+            median, p99 = row["added_median_us"], row["added_p99_us"]
+            checks.append(
+                (
+                    "P6 ≤ 10 µs median, ≤ 50 µs p99 request-thread cost (paced at 1,000/s)",
+                    f"{median:.1f} / {p99:.1f} µs",
+                    median <= 10 and p99 <= 50,
+                )
+            )
     for es in results.get("elasticsearch") or []:
         what = "logs and spans" if es["with_spans"] else "logs only"
         checks.append(
@@ -151,15 +230,15 @@ def targets(results: dict[str, Any], table: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def plot(table: list[dict[str, Any]], path: Path) -> None:
-    """Two bar charts: added latency (median, p99) and delivered predictions per second."""
+def plot(table: list[dict[str, Any]], cpu: list[dict[str, Any]], path: Path) -> None:
+    """Three bar charts: added latency (median, p99), delivered predictions/s, CPU per prediction by rate."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     names = [row["scenario"] for row in table]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
+    figure, (left, right, third) = plt.subplots(1, 3, figsize=(18, 4.2))
     series = [
         ("added_median_us", "median, paced"),
         ("added_p99_us", "p99, paced"),
@@ -179,6 +258,16 @@ def plot(table: list[dict[str, Any]], path: Path) -> None:
     right.bar(labels, [r["delivered_per_s"] for r in through], color="tab:green")
     right.set_ylabel("predictions/s fully delivered")
     right.tick_params(axis="x", rotation=15)
+    rates = sorted({row["rate"] for row in cpu})
+    telemetry = [name for name in names if name != "bare"]
+    width = 0.8 / max(1, len(rates))
+    for offset, rate in enumerate(rates):
+        by_name = {row["scenario"]: row["cpu_process_us"] for row in cpu if row["rate"] == rate}
+        positions = [i + (offset - (len(rates) - 1) / 2) * width for i in range(len(telemetry))]
+        third.bar(positions, [max(0.0, by_name.get(n, 0.0)) for n in telemetry], width, label=f"{rate:,.0f}/s")
+    third.set_xticks(list(range(len(telemetry))), telemetry, rotation=15)
+    third.set_ylabel("CPU µs per prediction, all threads (paced)")
+    third.legend(fontsize=8, title="paced at")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
 
@@ -188,5 +277,6 @@ def write_report(results: dict[str, Any], out: Path) -> None:
     table = rows(results)
     results["table"] = table
     (out / "results.json").write_text(json.dumps(results, indent=2))
+    results["cpu_table"] = cpu_rows(results)
     (out / "results.md").write_text(markdown(results, table))
-    plot(table, out / "results.png")
+    plot(table, results["cpu_table"], out / "results.png")

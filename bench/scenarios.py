@@ -19,10 +19,14 @@ from bench.model import INPUT_FIELDS, OUTPUT_FIELDS, TrivialModel
 
 @dataclass
 class Scenario:
-    """A ready-to-call predict function and how to finish (flush) it; ``finish`` returns drop counts."""
+    """A ready-to-call predict function, how to send what is pending, and how to finish (flush and shut down).
+
+    ``finish`` returns drop counts.
+    """
 
     predict: Callable[[Any], Any]
     finish: Callable[[], dict[str, int]]
+    flush: Callable[[], None] = lambda: None
 
 
 def bare(settings: dict[str, str]) -> Scenario:
@@ -61,7 +65,7 @@ def json_logger(settings: dict[str, str]) -> Scenario:
         handler.close()
         return {"delivered_records": sum(1 for _ in path.open())}
 
-    return Scenario(predict, finish)
+    return Scenario(predict, finish, handler.flush)
 
 
 def otel_sdk(settings: dict[str, str]) -> Scenario:
@@ -108,7 +112,11 @@ def otel_sdk(settings: dict[str, str]) -> Scenario:
         logger_provider.shutdown()
         return {}
 
-    return Scenario(predict, finish)
+    def flush() -> None:
+        tracer_provider.force_flush()
+        logger_provider.force_flush()
+
+    return Scenario(predict, finish, flush)
 
 
 def otel_ml_logging(settings: dict[str, str]) -> Scenario:
@@ -140,7 +148,10 @@ def otel_ml_logging(settings: dict[str, str]) -> Scenario:
             **{f"{signal.replace(' ', '_')}_lost": d.lost for signal, d in snapshot.items()},
         }
 
-    return Scenario(model.predict, finish)
+    def flush() -> None:
+        model.flush(60)
+
+    return Scenario(model.predict, finish, flush)
 
 
 SCENARIOS: dict[str, Callable[[dict[str, str]], Scenario]] = {
