@@ -126,7 +126,10 @@ def parse_entry(lines: list[str], stream: str) -> ParsedEntry:
     """Parse an entry of ``stream`` (``stdout`` or ``stderr``): JSON object, traceback or plain text."""
     text = "\n".join(lines)
     if len(lines) == 1 and text.startswith("{") and text.rstrip().endswith("}"):
-        parsed = _parse_json(text, stream)
+        try:
+            parsed = _parse_json(text, stream)
+        except Exception:  # a JSON shape nobody foresaw: the line still goes out, as text
+            parsed = None
         if parsed is not None:
             return parsed
     default = STDERR_SEVERITY if stream == "stderr" else STDOUT_SEVERITY

@@ -126,7 +126,7 @@ def test_serve_delivers_predictions_and_server_output_to_graylog(tmp_path: Path)
                     time.sleep(0.3)
             request = urllib.request.Request(url + "/invocations", data=b'{"temperature": 3, "city": "lima"}')
             request.add_header("Content-Type", "application/json")
-            request.add_header(HEADER, f"traceparent=00-{TRACE_ID}-00f067aa0ba902b7-01,tenant=acme")
+            request.add_header(HEADER, f"traceparent=00-{TRACE_ID}-00f067aa0ba902b7-01,tenant=acme,oops")
             with urllib.request.urlopen(request, timeout=10) as response:
                 prediction_id = orjson.loads(response.read())["prediction_id"]
                 assert response.headers[HEADER] == f"prediction_id={prediction_id}"
@@ -138,7 +138,8 @@ def test_serve_delivers_predictions_and_server_output_to_graylog(tmp_path: Path)
             while time.monotonic() < deadline:
                 created = [f for f in fields() if f.get("short_message") == "Prediction created."]
                 access = [f for f in fields() if "POST /invocations HTTP/1.1" in str(f.get("short_message"))]
-                if created and access:
+                warned = [f for f in fields() if "'oops' is not key=value" in str(f.get("short_message"))]
+                if created and access and warned:
                     break
             assert created, (fields(), log.read_text())
             assert created[0]["_ml.prediction.id"] == prediction_id
@@ -148,6 +149,13 @@ def test_serve_delivers_predictions_and_server_output_to_graylog(tmp_path: Path)
             assert access, (fields(), log.read_text())
             assert access[0]["_log.iostream"] == "stdout"
             assert access[0]["_service.name"] == "sagemaker-endpoint"
+            # each once: the bridge exports the app's records, the capture only what the servers print
+            time.sleep(2)
+            assert len([f for f in fields() if f.get("short_message") == "Prediction created."]) == 1
+            (warning,) = [f for f in fields() if "'oops' is not key=value" in str(f.get("short_message"))]
+            assert warning["level"] == 4
+            assert "_log.iostream" not in warning
+            assert len([f for f in fields() if "POST /invocations HTTP/1.1" in str(f.get("short_message"))]) == 1
             assert not graylog.errors()
         finally:
             started = time.monotonic()
