@@ -18,6 +18,7 @@ from otel_ml_logging.prediction.fields import FieldRecorder, schema_field_names
 from otel_ml_logging.prediction.log_records import install_log_record_factory
 from otel_ml_logging.prediction.scope import PREDICTION_ID_FIELD
 from otel_ml_logging.prediction.telemetry import TelemetryModel
+from otel_ml_logging.setup.startup_choice import warn_if_ambiguous
 
 
 class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
@@ -49,6 +50,7 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
         state["_telemetry"] = None
         state["_path"] = None  # chosen on the first prediction, once the process's providers are set up
         install_log_record_factory()
+        warn_if_ambiguous()  # once: when neither our distro nor our configurator ran, this is the first chance
         if model is not None:
             self.set_model(model)
 

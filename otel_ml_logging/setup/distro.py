@@ -13,12 +13,14 @@ from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr
 from opentelemetry.sdk._configuration import _BaseConfigurator
 
 from otel_ml_logging.setup.providers import apply_env_defaults, exit_on_sigterm, initialize_sdk
+from otel_ml_logging.setup.startup_choice import warn_if_ambiguous
 
 
 class MLLoggingDistro(BaseDistro):  # type: ignore[misc]
     """Defaults: OTLP for all three signals, and our resource detector."""
 
     def _configure(self, **kwargs: Any) -> None:
+        warn_if_ambiguous()  # another distro or configurator installed too: say which runs
         apply_env_defaults()
 
 
@@ -26,5 +28,6 @@ class MLLoggingConfigurator(_BaseConfigurator):
     """The SDK's environment-driven set-up with delivery accounting and prediction-aware logging."""
 
     def _configure(self, **kwargs: Any) -> None:
+        warn_if_ambiguous()
         if initialize_sdk(**kwargs):
             exit_on_sigterm()
