@@ -57,3 +57,34 @@ def test_longer_than_1024_characters_is_ignored_and_reported():
 def test_configuration_errors_name_the_problem(options, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         CustomAttributesConfig.from_mapping(options)
+
+
+def test_instrument_app_wraps_a_hand_built_app_with_configured_header_names():
+    from fastapi.testclient import TestClient
+    from rest_model_service.configuration import ServiceConfiguration
+    from rest_model_service.helpers import create_app
+
+    import otel_ml_logging
+
+    configuration = ServiceConfiguration(
+        models=[
+            {
+                "class_path": "tests.plugin.models.ScoringModel",
+                "create_endpoint": True,
+                "decorators": [{"class_path": "otel_ml_logging.PredictionIDDecorator"}],
+            }
+        ]
+    )
+    app = otel_ml_logging.instrument_app(
+        create_app(configuration, wait_for_model_creation=True),
+        custom_attributes={"header": "X-Caller", "response_header": "X-Prediction"},
+    )
+    with TestClient(app) as client:
+        response = client.post(
+            "/api/models/scoring_model/prediction",
+            json={"temperature": 1, "city": "oslo", "prediction_id": "given-7"},
+            headers={"X-Caller": "tenant=acme"},
+        )
+    assert response.status_code == 200
+    assert response.json()["prediction_id"] == "given-7"
+    assert response.headers["X-Prediction"] == "prediction_id=given-7"
