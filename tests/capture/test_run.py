@@ -263,3 +263,27 @@ def test_captured_lines_go_to_graylog_with_the_gelf_exporter():
     failed = next(m for body, m in messages.items() if body.startswith("ERROR:model:prediction failed"))
     assert failed["level"] == 3
     assert failed["short_message"].endswith("KeyError: 'missing'")
+
+
+FAMILY = r"""
+import subprocess, sys
+subprocess.run([sys.executable, "-c", "print('from the grandchild', flush=True)"], check=True)
+# a daemon-like grandchild that keeps the pipes open long after its parent exits
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+print("parent done", flush=True)
+"""
+
+
+def test_children_of_the_command_are_captured_and_a_lingering_one_does_not_hold_up_the_exit():
+    with grpc_receiver() as receiver:
+        env = capture_env(OTEL_EXPORTER_OTLP_PROTOCOL="grpc", OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint)
+        started = time.monotonic()
+        done = subprocess.run(
+            [*CLI, "run", "--", sys.executable, "-c", FAMILY], env=env, capture_output=True, text=True, timeout=60
+        )
+        elapsed = time.monotonic() - started
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == "from the grandchild\nparent done\n"
+        assert elapsed < 15  # the lingering grandchild sleeps 30 s; the capture stops reading 2 s after the command
+        bodies = {r["body"] for r in receiver.wait_for(lambda r: len(r.logs) >= 2).logs}
+        assert bodies == {"from the grandchild", "parent done"}
