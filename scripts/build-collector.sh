@@ -106,6 +106,17 @@ verify_unsummed() {
   done
 }
 
+# collector/builder-config.yaml replaces a few contrib modules the proxy does not serve at the pinned
+# release; make sure no replacement (nor anything else) moved the collector's own modules.
+verify_pins() {
+  local stable_version off
+  stable_version="$(grep -oE 'confmap/provider/envprovider v1\.[0-9]+\.[0-9]+' "$MANIFEST" | cut -d' ' -f2)"
+  off="$(grep -E '^\s+(go\.opentelemetry\.io/collector|github\.com/open-telemetry/opentelemetry-collector-contrib)/' "$BUILD_DIR/go.mod" \
+    | grep -vE " ($OCB_VERSION|$stable_version)( |\$)" || true)"
+  [[ -z "$off" ]] || die "modules off the $OCB_VERSION/$stable_version pin in $BUILD_DIR/go.mod:"$'\n'"$off"
+  log "every collector module is at $OCB_VERSION or $stable_version"
+}
+
 log "building otelcol-ml with ocb $OCB_VERSION (GOMODCACHE=$("$GO" env GOMODCACHE), GOCACHE=$("$GO" env GOCACHE))"
 log "a cold build downloads ~1 GB of modules and compiles for several minutes; later builds reuse the caches"
 start=$SECONDS
@@ -116,6 +127,7 @@ rm -f "$STAMP"
   "$OCB" --config "$MANIFEST"
 )
 verify_unsummed
+verify_pins
 [[ -x "$BINARY" ]] || die "ocb finished but $BINARY is missing"
 "$BINARY" --version >/dev/null || die "$BINARY does not run"
 echo "$want" >"$STAMP"

@@ -11,7 +11,10 @@
  * server itself.
  *
  * Usage: java -Xmx1g -cp <lib>/* io.github.otelml.estestnode.TestNode \
- *            --home DIR --http-port N [--transport-port N] --netty-module-dir DIR
+ *            --home DIR --http-port N [--transport-port N] --netty-module-dir DIR \
+ *            [--node-name NAME --seed-hosts 127.0.0.1:T1,127.0.0.1:T2 --initial-master-nodes N1,N2]
+ * Without --seed-hosts the node is a single-node cluster; with it, the nodes of the list find each
+ * other over their transport ports on loopback and form one cluster (every node master-eligible).
  * Prints "ES_TEST_NODE_STARTED http://127.0.0.1:N" on stdout once the node accepts requests and
  * closes the node cleanly on SIGTERM/SIGINT.
  */
@@ -44,6 +47,8 @@ public final class TestNode {
         Path home = Path.of(require(args, "--home")).toAbsolutePath();
         String httpPort = require(args, "--http-port");
         String transportPort = args.getOrDefault("--transport-port", "0");
+        String nodeName = args.getOrDefault("--node-name", "es-test-node");
+        String seedHosts = args.get("--seed-hosts");
         Path nettyJars = Path.of(require(args, "--netty-module-dir")).toAbsolutePath();
 
         Path config = Files.createDirectories(home.resolve("config"));
@@ -53,25 +58,30 @@ public final class TestNode {
         Path logs = Files.createDirectories(home.resolve("logs"));
         installNettyModule(nettyJars, modules.resolve("transport-netty4"));
 
-        Settings settings = Settings.builder()
+        Settings.Builder builder = Settings.builder()
             .put("path.home", home.toString())
             .put("path.data", data.toString())
             .put("path.logs", logs.toString())
             .put("cluster.name", "otel-ml-logging-test")
-            .put("node.name", "es-test-node")
-            .put("discovery.type", "single-node")
+            .put("node.name", nodeName)
             .put("network.host", "127.0.0.1")
             .put("http.port", httpPort)
             .put("transport.port", transportPort)
             // Test machines run with little free disk; never flip indices to read-only.
-            .put("cluster.routing.allocation.disk.threshold_enabled", false)
-            .build();
+            .put("cluster.routing.allocation.disk.threshold_enabled", false);
+        if (seedHosts == null) {
+            builder.put("discovery.type", "single-node");
+        } else {
+            builder.putList("discovery.seed_hosts", seedHosts.split(","));
+            builder.putList("cluster.initial_master_nodes", require(args, "--initial-master-nodes").split(","));
+        }
+        Settings settings = builder.build();
 
         LogConfigurator.registerErrorListener();
         LogConfigurator.configureESLogging();
         LogConfigurator.configureWithoutConfig(settings);
 
-        Environment env = InternalSettingsPreparer.prepareEnvironment(settings, Map.of(), config, () -> "es-test-node");
+        Environment env = InternalSettingsPreparer.prepareEnvironment(settings, Map.of(), config, () -> nodeName);
         PluginsLoader plugins = PluginsLoader.createPluginsLoader(
             PluginsLoader.loadModulesBundles(env.modulesDir()), PluginsLoader.loadPluginsBundles(env.pluginsDir()), Map.of());
         Node node = new Node(env, plugins);
