@@ -3,12 +3,12 @@
 #   make test   everything CI runs: lint, type checks, Go tests, all pytest suites against the real components
 # Both install what they need on a fresh machine (Python venv, collector build, Elasticsearch, GELF decoders).
 
-.PHONY: demo test setup floors collector generate elasticsearch gelf-decoders deploy-validators lint go-test pytest bench clean
+.PHONY: demo test setup floors collector generate elasticsearch kafka gelf-decoders deploy-validators lint go-test pytest bench clean
 
 demo: setup collector elasticsearch
 	.venv/bin/python scripts/demo.py
 
-test: setup floors collector elasticsearch gelf-decoders deploy-validators
+test: setup floors collector elasticsearch kafka gelf-decoders deploy-validators
 	scripts/run-tests.sh
 
 setup:
@@ -27,13 +27,16 @@ generate:
 elasticsearch:
 	scripts/fetch-elasticsearch.sh >/dev/null
 
+kafka:
+	scripts/fetch-kafka.sh >/dev/null
+
 gelf-decoders:
 	scripts/fetch-gelf-decoders.sh >/dev/null
 
 deploy-validators: setup
 	scripts/fetch-deploy-validators.sh >/dev/null
 
-bench: setup collector elasticsearch
+bench: setup collector elasticsearch kafka
 	.venv/bin/python -m bench
 
 clean:

@@ -48,7 +48,7 @@ class LoadOutput(BaseModel):
     charges: float
 
 
-class ConstantModel(MLModel):
+class ConstantModel(MLModel):  # type: ignore[misc]  # ml_base is untyped
     """Returns a constant: what is exercised is the telemetry around it."""
 
     display_name = "Load model"

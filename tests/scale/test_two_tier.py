@@ -22,8 +22,8 @@ prediction), none missing, none doubled.
 
 from __future__ import annotations
 
+import contextlib
 import os
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,8 +38,10 @@ from harness.requirements import unavailable
 from tests.scale.tiers import (
     LOGS,
     TRACES,
+    Arrived,
     Pod,
     account,
+    arrived,
     finish_load,
     new_pod,
     run_tier,
@@ -75,12 +77,6 @@ def two_pods(pods_dir: Path, test: str) -> list[Pod]:
 def start_pods(pods: list[Pod], agent: Any, seconds: float) -> None:
     start_load(pods[0], agent.otlp_grpc_endpoint, "grpc", RATE, seconds)
     start_load(pods[1], agent.otlp_http_endpoint, "http/json", RATE, seconds)
-
-
-def at(delay: float, action: Any) -> threading.Timer:
-    timer = threading.Timer(delay, action)
-    timer.start()
-    return timer
 
 
 def print_accounts(
@@ -144,48 +140,41 @@ def test_kafka_buffers_while_every_gateway_is_down(cluster: ElasticsearchCluster
     pods_dir = tmp_path / "pods"
     pods = two_pods(pods_dir, "kafka")
     load_seconds = OUTAGE_SECONDS + 15
-    try:
-        broker_cm = run_kafka(tmp_path / "kafka", partitions=4)
-        broker = broker_cm.__enter__()
-    except KafkaUnavailableError as exc:
-        unavailable("Kafka", str(exc))
-    try:
-        with run_tier(tmp_path, cluster, pods_dir, kafka_brokers=broker.bootstrap) as tier:
-            start_pods(pods, tier.agent, load_seconds)
-            time.sleep(5)
-            for gateway in tier.gateways:
-                gateway.stop()
-            down_at = time.monotonic()
-            time.sleep(OUTAGE_SECONDS)
-            backlog_at_return = {
-                pod.name: 2 * RATE * (time.monotonic() - down_at) for pod in pods
-            }  # records made while nothing consumed
-            indexed_before = sum(sum(got.records.values()) for got in _now(cluster, pods).values())
-            for gateway in tier.gateways:
-                gateway.start()
-            returned_at = time.monotonic()
-            for pod in pods:
-                finish_load(pod)
-            got, _ = wait_complete(cluster, pods, timeout=180)
-            drained_seconds = time.monotonic() - returned_at
-            figures = {
-                "gateways down (s)": OUTAGE_SECONDS,
-                "prediction records made while down (approx.)": round(sum(backlog_at_return.values())),
-                "prediction records indexed when they returned": indexed_before,
-                "drained, from the gateways' return (s)": round(drained_seconds, 1),
-                "records per gateway from Kafka": [
-                    g.metric("otelcol_receiver_accepted_log_records", receiver="kafka") for g in tier.gateways
-                ],
-            }
-    finally:
-        broker_cm.__exit__(None, None, None)
+    with contextlib.ExitStack() as stack:
+        try:
+            broker = stack.enter_context(run_kafka(tmp_path / "kafka", partitions=4))
+        except KafkaUnavailableError as exc:
+            unavailable("Kafka", str(exc))
+        tier = stack.enter_context(run_tier(tmp_path, cluster, pods_dir, kafka_brokers=broker.bootstrap))
+        start_pods(pods, tier.agent, load_seconds)
+        time.sleep(5)
+        for gateway in tier.gateways:
+            gateway.stop()
+        down_at = time.monotonic()
+        time.sleep(OUTAGE_SECONDS)
+        made_while_down = 2 * len(pods) * RATE * (time.monotonic() - down_at)
+        indexed_at_return = sum(sum(a.records.values()) for a in arrived_now(cluster, pods).values())
+        for gateway in tier.gateways:
+            gateway.start()
+        returned_at = time.monotonic()
+        for pod in pods:
+            finish_load(pod)
+        got, _ = wait_complete(cluster, pods, timeout=180)
+        drained_seconds = time.monotonic() - returned_at
+        figures = {
+            "gateways down (s)": OUTAGE_SECONDS,
+            "prediction records made while they were down (approx.)": round(made_while_down),
+            "prediction records indexed when they returned": indexed_at_return,
+            "all indexed, from the gateways' return (s)": round(drained_seconds, 1),
+            "log records each gateway took from Kafka after its return": [
+                g.metric("otelcol_receiver_accepted_log_records", receiver="kafka") for g in tier.gateways
+            ],
+        }
     accounts = print_accounts(f"through Kafka, every gateway down for {OUTAGE_SECONDS:.0f} s:", pods, got, figures)
     assert_exactly_once(accounts)
 
 
-def _now(cluster: ElasticsearchCluster, pods: list[Pod]) -> dict[str, Any]:
-    from tests.scale.tiers import arrived
-
+def arrived_now(cluster: ElasticsearchCluster, pods: list[Pod]) -> dict[str, Arrived]:
     return {pod.name: arrived(cluster, pod) for pod in pods}
 
 
