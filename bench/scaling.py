@@ -196,7 +196,11 @@ def main(argv: list[str] | None = None) -> None:
             result = run_scenario(name, Path(work), args.rate, args.seconds)
         print(json.dumps(result), flush=True)
         results.append(result)
-    RESULTS.write_text(json.dumps({"rate": args.rate, "seconds": args.seconds, "results": results}, indent=2) + "\n")
+    # a partial run (--scenario) replaces only its scenarios in the stored results
+    stored = json.loads(RESULTS.read_text())["results"] if RESULTS.exists() else []
+    ran = {r["scenario"] for r in results}
+    merged = [r for r in stored if r["scenario"] not in ran] + results
+    RESULTS.write_text(json.dumps({"rate": args.rate, "seconds": args.seconds, "results": merged}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

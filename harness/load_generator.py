@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     model.flush(60)
     if pod_log is not None:
         pod_log.close()
-    print(json.dumps({"predictions": made, "seconds": seconds, "delivery": str(stats)}), flush=True)
+    print(json.dumps({"predictions": made, "seconds": seconds, "delivery": stats.report()}), flush=True)
 
 
 if __name__ == "__main__":
