@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
 import yaml
 
 from harness.elasticsearch import ES_VERSION
-from tests.deploy.conftest import COMPOSE_DIR, REPO_ROOT, SCHEMAS, load_compose, read_env_file
+from tests.deploy.conftest import COMPOSE_DIR, REPO_ROOT, SCHEMAS, interpolate, load_compose, read_env_file
 
 ONE_SHOTS = {"setup", "traffic"}
 GO_DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$")
@@ -191,3 +192,53 @@ def test_model_service_dockerfile_starts_with_zero_code_instrumentation():
     text = (REPO_ROOT / "deploy" / "model-service" / "Dockerfile").read_text()
     assert '"opentelemetry-instrument", "uvicorn", "rest_model_service.main:app"' in text
     assert Path(REPO_ROOT / "examples" / "insurance_charges_model" / "rest_config.yaml").is_file()
+
+
+# --- compose.kafka.yaml: the two-tier stack with a Kafka buffer, as an override file ---------------
+
+
+def merge_compose(base: Any, override: Any, key: str = "") -> Any:
+    """``docker compose -f base -f override`` for the keys used here (mappings merged, command replaced,
+    volumes merged by mount target)."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        return {k: merge_compose(base.get(k), v, k) if k in base else v for k, v in {**base, **override}.items()}
+    if key == "volumes" and isinstance(base, list) and isinstance(override, list):
+        by_target = {v.split(":")[1]: v for v in base} | {v.split(":")[1]: v for v in override}
+        return list(by_target.values())
+    return override
+
+
+def load_kafka_stack() -> dict[str, Any]:
+    _, compose, _ = load_compose()
+    missing: set[str] = set()
+    overlay = interpolate(
+        yaml.safe_load((COMPOSE_DIR / "compose.kafka.yaml").read_text()), read_env_file(COMPOSE_DIR / ".env"), missing
+    )
+    assert not missing, f"variables of compose.kafka.yaml not set in .env: {sorted(missing)}"
+    return dict(merge_compose(compose, overlay))
+
+
+def test_kafka_stack_is_valid_against_the_compose_spec_schema():
+    stack = load_kafka_stack()
+    errors = sorted(compose_validator().iter_errors(stack), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+
+
+@pytest.mark.parametrize("service", ["agent", "collector"])
+def test_kafka_stack_runs_the_repository_config_files_unchanged(service: str):
+    definition = load_kafka_stack()["services"][service]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in definition["volumes"] if v.startswith("../")}
+    for arg in definition["command"]:
+        path = arg.split("=", 1)[1]
+        name = path.rsplit("/", 1)[1]
+        assert mounts[path] == f"../../collector/{name}", f"{service}: {path} is not collector/{name}"
+        assert (REPO_ROOT / "collector" / name).is_file()
+
+
+def test_kafka_stack_routes_the_model_service_through_agent_and_kafka():
+    services = load_kafka_stack()["services"]
+    assert services["model-service"]["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://agent:4317"
+    assert services["agent"]["environment"]["KAFKA_BROKERS"] == services["collector"]["environment"]["KAFKA_BROKERS"]
+    assert "--config=/etc/otelcol-ml/config.kafka.gateway.yaml" in services["collector"]["command"]
+    for name in ("agent", "collector"):
+        assert services[name]["depends_on"]["kafka"]["condition"] == "service_healthy"
