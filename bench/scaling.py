@@ -94,7 +94,7 @@ def wait_sent(collector: CollectorProcess, expected: dict[str, float], timeout: 
             return time.monotonic() - started
         time.sleep(0.5)
     got = {kind: handled(collector, kind) for kind in expected}
-    raise RuntimeError(f"{collector.name} sent {got}, expected {expected}\n{collector.log_tail()}")
+    raise RuntimeError(f"sent {got}, expected {expected}\n{collector.log_tail()}")
 
 
 def run_scenario(name: str, work: Path, rate: float, seconds: float) -> dict[str, Any]:
@@ -119,7 +119,6 @@ def run_scenario(name: str, work: Path, rate: float, seconds: float) -> dict[str
                 )
                 gateway_env = {"ELASTICSEARCH_ENDPOINT": es.url, "ELASTICSEARCH_FLUSH_INTERVAL": "1s"}
             gateway = CollectorProcess(
-                "gateway",
                 [COLLECTOR / f for f in gateway_files],
                 {**gateway_env, **topic_env, "COLLECTOR_LOG_LEVEL": "warn"},
                 work / "gateway",
@@ -127,7 +126,6 @@ def run_scenario(name: str, work: Path, rate: float, seconds: float) -> dict[str
             agent_files = ["config.yaml", "config.agent.yaml"] + (["config.kafka.agent.yaml"] if kafka else [])
             gateway.start()
             agent = CollectorProcess(
-                "agent",
                 [COLLECTOR / f for f in agent_files],
                 {
                     "GATEWAY_OTLP_ENDPOINT": gateway.env["OTLP_GRPC_ENDPOINT"],
@@ -175,8 +173,8 @@ def run_scenario(name: str, work: Path, rate: float, seconds: float) -> dict[str
                     }
                 return result
             finally:
-                agent.stop()
-                gateway.stop()
+                agent.close()
+                gateway.close()
         finally:
             if broker_cm is not None:
                 broker_cm.__exit__(None, None, None)

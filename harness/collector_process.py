@@ -1,17 +1,19 @@
-"""An ``otelcol-ml`` process that can be killed and started again: one agent or gateway of a tier.
+"""A collector that fault tests can kill and restart: same ports, same storage, same log.
 
-:func:`harness.collector.run_collector` runs one collector for the length of a ``with`` block;
-a fault test needs to SIGKILL a gateway and bring it back with the same addresses, storage and
-configuration, as a StatefulSet would restart its pod on the same volume::
+:func:`harness.collector.run_collector` gives a collector for one ``with`` block. Fault
+tests need more: SIGKILL it under load and start it again on the same OTLP ports (so the senders
+reconnect to it) with the same ``file_storage`` directory (so it finds its persistent queues), or
+time how long a SIGTERM takes::
 
-    gateway = CollectorProcess("gateway-0", configs, env, tmp_path / "gateway-0", host="127.0.0.2")
-    gateway.start()
-    gateway.kill()     # SIGKILL: nothing flushed, the persistent queue stays on disk
-    gateway.start()    # same ports, same queue
-    gateway.stop()
+    collector = CollectorProcess(configs, {"ELASTICSEARCH_ENDPOINT": es.url}, tmp_path / "storage")
+    collector.start()
+    collector.kill()                 # SIGKILL: no shutdown at all
+    collector.start()                # same ports and storage
+    seconds = collector.terminate()  # SIGTERM; seconds until the process was gone
 
-``host`` is the loopback address every listener binds (127.0.0.N stand in for pod IPs); the OTLP
-gRPC port can be fixed (a tier's gateways share one port behind one DNS name).
+A tier of collectors on one machine binds each to its own loopback address (``host``: 127.0.0.N
+stands in for a pod IP; all of 127.0.0.0/8 reaches this host) and may share one OTLP/gRPC port
+(``grpc_port``), so that one DNS name with several A records reaches all of them.
 """
 
 from __future__ import annotations
@@ -28,107 +30,130 @@ from pathlib import Path
 from harness import REPO_ROOT
 from harness.collector import CollectorError, build_collector, parse_prometheus_text
 from harness.ports import LOOPBACK, distinct_free_ports
-from harness.processes import stop_process
 
 
 class CollectorProcess:
-    """One restartable collector with fixed addresses and its own storage directory."""
+    """One ``otelcol-ml`` configuration that can be started, killed and restarted."""
 
     def __init__(
         self,
-        name: str,
-        configs: list[Path],
+        config_files: list[Path],
         env: Mapping[str, str],
-        work_dir: Path,
+        storage_dir: Path,
         *,
         host: str = LOOPBACK,
         grpc_port: int | None = None,
     ) -> None:
-        """Prepare (not start) collector ``name``: storage in ``work_dir/storage``, log in ``work_dir/otelcol.log``."""
-        self.name = name
-        self.configs = configs
-        self.work_dir = work_dir
-        self.log_path = work_dir / "otelcol.log"
-        ports = distinct_free_ports(4)
-        self.grpc_port = grpc_port or ports[0]
+        """Choose the ports now (they stay the same across restarts); nothing runs yet.
+
+        Every listener binds ``host``; the OTLP/gRPC port is ``grpc_port`` when given.
+        """
+        self.binary = build_collector()
+        self.storage_dir = Path(storage_dir).resolve()
+        self.storage_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.storage_dir.with_name(self.storage_dir.name + ".otelcol.log")
+        grpc, http, health, metrics = distinct_free_ports(4)
+        grpc = grpc_port or grpc
         self.host = host
         self.env = {
-            "OTLP_GRPC_ENDPOINT": f"{host}:{self.grpc_port}",
-            "OTLP_HTTP_ENDPOINT": f"{host}:{ports[1]}",
-            "HEALTH_CHECK_ENDPOINT": f"{host}:{ports[2]}",
+            "OTLP_GRPC_ENDPOINT": f"{host}:{grpc}",
+            "OTLP_HTTP_ENDPOINT": f"{host}:{http}",
+            "HEALTH_CHECK_ENDPOINT": f"{host}:{health}",
             "COLLECTOR_METRICS_HOST": host,
-            "COLLECTOR_METRICS_PORT": str(ports[3]),
-            "COLLECTOR_STORAGE_DIR": str(work_dir / "storage"),
+            "COLLECTOR_METRICS_PORT": str(metrics),
+            "COLLECTOR_STORAGE_DIR": str(self.storage_dir),
             **env,
         }
-        self.otlp_grpc_endpoint = f"http://{self.env['OTLP_GRPC_ENDPOINT']}"
-        self.otlp_http_endpoint = f"http://{self.env['OTLP_HTTP_ENDPOINT']}"
-        self.health_url = f"http://{self.env['HEALTH_CHECK_ENDPOINT']}/"
-        self.metrics_url = f"http://{host}:{self.env['COLLECTOR_METRICS_PORT']}/metrics"
+        self.otlp_grpc_endpoint = f"http://{host}:{grpc}"
+        self.otlp_http_endpoint = f"http://{host}:{http}"
+        self.health_url = f"http://{host}:{health}/"
+        self.metrics_url = f"http://{host}:{metrics}/metrics"
+        self.args = [str(self.binary)]
+        for config in config_files:
+            self.args += ["--config", str(Path(config).resolve())]
         self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
 
     def start(self, timeout: float = 60.0) -> None:
-        """Start the collector and wait until its health check answers."""
-        binary = build_collector()
-        (self.work_dir / "storage").mkdir(parents=True, exist_ok=True)
-        args = [str(binary)]
-        for config in self.configs:
-            args += ["--config", str(config)]
+        """Start the process and wait until its health check answers."""
+        if self.running():
+            raise CollectorError("the collector is already running")
         with self.log_path.open("ab") as log:
-            log.write(f"\n===== start {time.strftime('%H:%M:%S')} {self.name} =====\n".encode())
+            log.write(f"\n===== start {self.starts + 1} at {time.strftime('%H:%M:%S')} =====\n".encode())
             log.flush()
             self.process = subprocess.Popen(
-                args,
+                self.args,
                 cwd=REPO_ROOT,
                 env={**os.environ, **self.env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        self.starts += 1
         deadline = time.monotonic() + timeout
-        while not _http_ok(self.health_url):
+        while not self._healthy():
             if self.process.poll() is not None:
-                raise CollectorError(f"{self.name} exited with {self.process.returncode}\n{self.log_tail()}")
+                raise CollectorError(f"otelcol-ml exited with {self.process.returncode}\n{self.log_tail()}")
             if time.monotonic() > deadline:
-                raise CollectorError(f"{self.name} not healthy after {timeout:.0f}s\n{self.log_tail()}")
-            time.sleep(0.1)
+                self.kill()
+                raise CollectorError(f"otelcol-ml not healthy after {timeout:.0f}s\n{self.log_tail()}")
+            time.sleep(0.05)
 
     def kill(self) -> None:
-        """SIGKILL: a crash, nothing drained or flushed."""
-        if self.process is not None:
+        """SIGKILL the process (a crash, an OOM kill, a node loss) and reap it."""
+        if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=30)
-            self.process = None
-
-    def stop(self, timeout: float = 30.0) -> int | None:
-        """SIGTERM and wait up to ``timeout`` for a clean shutdown; return the exit code."""
-        if self.process is None:
-            return None
-        code = stop_process(self.process, timeout)
+            self.process.wait(timeout=10)
         self.process = None
-        return code
 
-    def is_running(self) -> bool:
+    def terminate(self, timeout: float = 120.0) -> float:
+        """SIGTERM (what Kubernetes sends); return the seconds until the process exited.
+
+        Raises CollectorError (after a SIGKILL) if it is still running after ``timeout``.
+        """
+        if self.process is None or self.process.poll() is not None:
+            raise CollectorError("the collector is not running")
+        started = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise CollectorError(f"otelcol-ml still running {timeout:.0f}s after SIGTERM\n{self.log_tail()}") from None
+        self.process = None
+        return time.monotonic() - started
+
+    def running(self) -> bool:
         """Return True while the process is alive."""
         return self.process is not None and self.process.poll() is None
 
     def metric(self, name: str, **labels: str) -> float:
-        """Sum of the samples of metric ``name`` (or ``name_total``) whose labels include ``labels``."""
-        with urllib.request.urlopen(self.metrics_url, timeout=5.0) as response:
-            samples = parse_prometheus_text(response.read().decode())
-        names = {sample for sample, _, _ in samples}
+        """Sum of the collector's own metric ``name`` (or ``name_total``) over samples with ``labels``."""
+        with urllib.request.urlopen(self.metrics_url, timeout=5) as response:
+            samples = parse_prometheus_text(response.read().decode("utf-8"))
+        names = {sample_name for sample_name, _, _ in samples}
         wanted = name if name in names or f"{name}_total" not in names else f"{name}_total"
-        return sum(v for n, lab, v in samples if n == wanted and all(lab.get(k) == x for k, x in labels.items()))
+        return sum(
+            value
+            for sample_name, sample_labels, value in samples
+            if sample_name == wanted and all(sample_labels.get(k) == v for k, v in labels.items())
+        )
 
-    def log_tail(self, chars: int = 6000) -> str:
-        """Return the end of the collector's log (all of its runs)."""
-        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else "(no log)"
-        return f"--- {self.name}: {self.log_path} ---\n{text[-chars:]}"
+    def log_text(self) -> str:
+        """Everything the collector wrote so far, over all its starts."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
 
+    def log_tail(self, chars: int = 20_000) -> str:
+        """Return the end of the log, for assertion messages."""
+        return f"--- {self.log_path} ---\n{self.log_text()[-chars:]}"
 
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1.0) as response:
-            return bool(200 <= response.status < 300)
-    except (urllib.error.URLError, OSError):
-        return False
+    def close(self) -> None:
+        """Stop the process if it still runs (SIGKILL: tests that care use :meth:`terminate`)."""
+        self.kill()
+
+    def _healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.health_url, timeout=1.0) as response:
+                return bool(200 <= response.status < 300)
+        except (urllib.error.URLError, OSError):
+            return False

@@ -149,7 +149,7 @@ def test_kafka_buffers_while_every_gateway_is_down(cluster: ElasticsearchCluster
         start_pods(pods, tier.agent, load_seconds)
         time.sleep(5)
         for gateway in tier.gateways:
-            gateway.stop()
+            gateway.terminate()
         down_at = time.monotonic()
         time.sleep(OUTAGE_SECONDS)
         made_while_down = 2 * len(pods) * RATE * (time.monotonic() - down_at)

@@ -140,7 +140,6 @@ def run_tier(
     gateway_env = {"ELASTICSEARCH_ENDPOINT": cluster.endpoints, "ELASTICSEARCH_FLUSH_INTERVAL": "1s", **topic_env}
     gateways = [
         CollectorProcess(
-            f"gateway-{index}",
             gateway_configs(kafka),
             gateway_env,
             work / f"gateway-{index}",
@@ -151,7 +150,6 @@ def run_tier(
     ]
     with run_dns({GATEWAYS_NAME: GATEWAY_HOSTS}) as dns:
         agent = CollectorProcess(
-            "agent",
             agent_configs(kafka),
             {
                 # a headless Service's name, resolved by the gRPC client against the test's DNS server
@@ -171,7 +169,8 @@ def run_tier(
             failed = False
         finally:
             for collector in tier.all():
-                collector.stop()
+                if collector.running():
+                    collector.terminate(timeout=60)
             if failed:
                 for collector in tier.all():
                     print(collector.log_tail())
