@@ -35,6 +35,7 @@ GATEWAY_HOSTS = ["127.0.0.1", "127.0.0.2"]
 GATEWAYS_NAME = "otelcol-ml-gateway.observability.svc"
 LOGS, TRACES = "logs-otel_ml-*", "traces-otel_ml-*"
 NAMESPACE = "ml"
+RATE = float(os.environ.get("SCALE_RATE", "100"))  # predictions/s per pod (2 records + 1 span + 1 log line each)
 
 
 def agent_configs(kafka: bool) -> list[Path]:
@@ -276,3 +277,49 @@ def account(pod: Pod, got: Arrived) -> dict[str, int]:
         "spans_missing": len(ids - set(got.spans)),
         "spans_duplicated": sum(n - 1 for n in got.spans.values() if n > 1),
     }
+
+
+# -- the two pods of every test --------------------------------------------------------------------
+
+
+def two_pods(pods_dir: Path, test: str) -> list[Pod]:
+    """One pod whose runtime writes CRI lines (OTLP/gRPC), one with docker json-file lines (OTLP/HTTP JSON)."""
+    return [
+        new_pod(pods_dir, f"{test}-model-a", "cri", f"{test}-a"),
+        new_pod(pods_dir, f"{test}-model-b", "docker", f"{test}-b"),
+    ]
+
+
+def start_pods(pods: list[Pod], agent: CollectorProcess, seconds: float) -> None:
+    """Start both pods' traffic at ``RATE`` each: the first over OTLP/gRPC, the second over OTLP/HTTP JSON."""
+    start_load(pods[0], agent.otlp_grpc_endpoint, "grpc", RATE, seconds)
+    start_load(pods[1], agent.otlp_http_endpoint, "http/json", RATE, seconds)
+
+
+def print_accounts(
+    title: str, pods: list[Pod], got: dict[str, Any], extra: dict[str, Any]
+) -> dict[str, dict[str, int]]:
+    """Print what each pod made and what arrived, plus ``extra`` figures; return the accounts."""
+    accounts = {pod.name: account(pod, got[pod.name]) for pod in pods}
+    print(f"\n{title}")
+    for name, figures in accounts.items():
+        print(f"  {name}: {figures}")
+    for key, value in extra.items():
+        print(f"  {key}: {value}")
+    return accounts
+
+
+def assert_exactly_once(accounts: dict[str, dict[str, int]]) -> None:
+    """Every prediction's 2 records, 1 span and 1 log line indexed once: none missing, none doubled."""
+    for name, figures in accounts.items():
+        assert figures["predictions"] > 0, name
+        assert figures["records_indexed"] == 2 * figures["predictions"], (name, figures)
+        assert figures["lines_indexed"] == figures["predictions"], (name, figures)
+        assert figures["spans_indexed"] == figures["predictions"], (name, figures)
+        bad = {k: v for k, v in figures.items() if k.endswith(("_missing", "_duplicated", "_unknown")) and v}
+        assert not bad, (name, bad)
+
+
+def arrived_now(cluster: ElasticsearchCluster, pods: list[Pod]) -> dict[str, Arrived]:
+    """What Elasticsearch has of each pod right now."""
+    return {pod.name: arrived(cluster, pod) for pod in pods}
