@@ -95,12 +95,21 @@ def _run(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> int:
 
 
 def _check(path: str) -> int:
-    from otel_ml_logging.serving.rest_config import RestConfigError, build_models, read_rest_config
+    from otel_ml_logging.serving.custom_attributes import CustomAttributesConfig
+    from otel_ml_logging.serving.rest_config import RestConfigError, build_models, choose_model, read_rest_config
 
     if "" not in sys.path and os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # model packages in the current directory import, as under uvicorn
     try:
-        models = build_models(read_rest_config(path))
+        document = read_rest_config(path)
+        try:
+            CustomAttributesConfig.from_mapping(document.get("custom_attributes"))
+        except ValueError as error:
+            raise RestConfigError(str(error)) from None
+        models = build_models(document)
+        if "sagemaker" in document:
+            chosen = choose_model(models, document.get("sagemaker") or {}, "sagemaker")
+            print(f"{path}: /invocations served by {chosen.qualified_name}")
     except RestConfigError as error:
         print(f"{path}: {error}", file=sys.stderr)
         return EXIT_CHECK_FAILED

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from opentelemetry._logs import SeverityNumber
@@ -110,8 +110,7 @@ class LineGrouper:
         return len(self._lines)
 
 
-@dataclass(frozen=True)
-class ParsedEntry:
+class ParsedEntry(NamedTuple):
     """Body, severity, attributes and trace ids of one captured entry."""
 
     body: str
@@ -134,9 +133,18 @@ def parse_entry(lines: list[str], stream: str) -> ParsedEntry:
             return parsed
     default = STDERR_SEVERITY if stream == "stderr" else STDOUT_SEVERITY
     number, word = level_of(lines[0]) or default
-    if any(line.startswith(_TRACEBACK_START) for line in lines) and number.value < SeverityNumber.ERROR.value:
+    if len(lines) > 1 and number.value < SeverityNumber.ERROR.value and _TRACEBACK_START in text:
         number, word = TRACEBACK_SEVERITY
-    return ParsedEntry(text, number, word, {"log.iostream": stream})
+    return ParsedEntry(text, number, word, stream_attributes(stream))
+
+
+_STREAM_ATTRIBUTES = {"stdout": {"log.iostream": "stdout"}, "stderr": {"log.iostream": "stderr"}}
+
+
+def stream_attributes(stream: str) -> dict[str, Any]:
+    """Return the attributes of a plain line of ``stream``: one shared dict per stream (never modify it)."""
+    shared = _STREAM_ATTRIBUTES.get(stream)
+    return shared if shared is not None else {"log.iostream": stream}
 
 
 def level_of(line: str) -> tuple[SeverityNumber, str] | None:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 from opentelemetry._logs import LogRecord
@@ -20,7 +19,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import TraceFlags
 
-from otel_ml_logging.capture.lines import ParsedEntry
+from otel_ml_logging.capture.lines import ParsedEntry, stream_attributes
 from otel_ml_logging.export.http_client import OTLPHttpClient
 from otel_ml_logging.export.json_encoding import key_values
 from otel_ml_logging.export.otlp_json import client_from_env
@@ -28,8 +27,7 @@ from otel_ml_logging.export.otlp_json import client_from_env
 SCOPE_NAME = "otel_ml_logging.capture"
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """A parsed entry and when it was read (ns since the epoch)."""
 
     parsed: ParsedEntry
@@ -68,15 +66,19 @@ class JsonSink:
         self._client.shutdown()
 
 
+_ENCODED_STREAM_ATTRIBUTES = {id(shared): key_values(shared) for shared in map(stream_attributes, ("stdout", "stderr"))}
+
+
 def _json_record(entry: Entry) -> dict[str, Any]:
     parsed = entry.parsed
     time_ns = str(entry.time_ns)
+    attributes = parsed.attributes
     record: dict[str, Any] = {
         "timeUnixNano": time_ns,
         "observedTimeUnixNano": time_ns,
-        "severityNumber": int(parsed.severity_number.value),
+        "severityNumber": parsed.severity_number.value,
         "body": {"stringValue": parsed.body},
-        "attributes": key_values(parsed.attributes),
+        "attributes": _ENCODED_STREAM_ATTRIBUTES.get(id(attributes)) or key_values(attributes),
     }
     if parsed.severity_text:
         record["severityText"] = parsed.severity_text

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
@@ -18,7 +17,7 @@ from otel_ml_logging.serving.custom_attributes import (
     CustomAttributesMiddleware,
     set_span_attributes,
 )
-from otel_ml_logging.serving.rest_config import BuiltModel, RestConfigError, build_models, read_rest_config
+from otel_ml_logging.serving.rest_config import RestConfigError, build_models, choose_model, read_rest_config
 
 _logger = logging.getLogger(__name__)
 
@@ -41,7 +40,7 @@ def create_app(rest_config: str | Path) -> CustomAttributesMiddleware:
         attributes_config = CustomAttributesConfig.from_mapping(document.get("custom_attributes"))
     except ValueError as error:
         raise RestConfigError(f"{rest_config}: {error}") from None
-    built = _choose_model(build_models(document), document.get("sagemaker") or {}, str(rest_config))
+    built = choose_model(build_models(document), document.get("sagemaker") or {}, str(rest_config))
     app = FastAPI(title=f"SageMaker serving: {built.qualified_name}", version=str(built.model.version))
     model = built.model
 
@@ -74,21 +73,6 @@ def create_app(rest_config: str | Path) -> CustomAttributesMiddleware:
         return JSONResponse(content)
 
     return CustomAttributesMiddleware(app, attributes_config)
-
-
-def _choose_model(models: list[BuiltModel], options: dict[str, Any], where: str) -> BuiltModel:
-    wanted = options.get("model")
-    names = [m.qualified_name for m in models]
-    if wanted is None:
-        if len(models) != 1:
-            raise RestConfigError(
-                f"{where}: {len(models)} models ({', '.join(names) or 'none'}); choose one with sagemaker.model"
-            )
-        return models[0]
-    for built in models:
-        if built.qualified_name == wanted:
-            return built
-    raise RestConfigError(f"{where}: sagemaker.model {wanted!r} is not one of {', '.join(names)}")
 
 
 def _problem(status: int, detail: str) -> JSONResponse:

@@ -93,3 +93,19 @@ def _construct(cls: Any, configuration: Any, where: str) -> Any:
         return cls(**(configuration or {}))
     except Exception as error:
         raise RestConfigError(f"{where}: {error}") from None
+
+
+def choose_model(models: list[BuiltModel], options: dict[str, Any], where: str) -> BuiltModel:
+    """Return the model that answers ``/invocations``: ``sagemaker.model`` (a qualified name), else the only one."""
+    wanted = options.get("model")
+    names = [m.qualified_name for m in models]
+    if wanted is None:
+        if len(models) != 1:
+            raise RestConfigError(
+                f"{where}: {len(models)} models ({', '.join(names) or 'none'}); choose one with sagemaker.model"
+            )
+        return models[0]
+    for built in models:
+        if built.qualified_name == wanted:
+            return built
+    raise RestConfigError(f"{where}: sagemaker.model {wanted!r} is not one of {', '.join(names)}")

@@ -103,7 +103,9 @@ def test_output_reaches_an_otlp_grpc_receiver_through_the_sdk_exporter():
         check_captured(receiver.wait_for(lambda r: len(r.logs) >= 4).logs)
 
 
-def writer_seconds(tmp_path: Path, wrapped: list[str], env: dict[str, str], lines: int) -> tuple[float, float]:
+def writer_seconds(
+    tmp_path: Path, wrapped: list[str], env: dict[str, str], lines: int, reports: list[str] | None = None
+) -> tuple[float, float]:
     """Run the fast writer (optionally under ``wrapped``); return (its own write time, wall time)."""
     result = tmp_path / f"writer-{time.monotonic_ns()}.txt"
     started = time.monotonic()
@@ -121,6 +123,8 @@ def writer_seconds(tmp_path: Path, wrapped: list[str], env: dict[str, str], line
         drain.stdin.close()
     wall = time.monotonic() - started
     assert done.returncode == 0, done.stderr
+    if reports is not None:
+        reports.append(done.stderr.strip().splitlines()[-1])
     return float(result.read_text()), wall
 
 
@@ -132,11 +136,14 @@ def test_a_fast_writer_is_not_slowed_all_lines_arrive_and_a_dead_endpoint_never_
     with run_collector(configs, {}, tmp_path / "storage") as collector:
         live_env = {**env, "OTEL_EXPORTER_OTLP_ENDPOINT": collector.otlp_http_endpoint}
         dead_env = {**env, "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{free_port()}"}
-        bare, live, dead, arrived, dead_walls = [], [], [], [], []
+        bare, live, dead, arrived, dead_walls, reports = [], [], [], [], [], []
+        # the time to send what is buffered when the writer is done depends on the machine's load; the
+        # default 10 s bounds a shutdown, this test measures arrivals, so it allows more
+        capture = [*CLI, "run", "--shutdown-timeout", "60", "--"]
         for _ in range(3):  # interleaved rounds: the machine's load hits every side alike
             bare.append(writer_seconds(tmp_path, [], env, lines)[0])
             before = collector.metric(ACCEPTED)
-            live.append(writer_seconds(tmp_path, [*CLI, "run", "--"], live_env, lines)[0])
+            live.append(writer_seconds(tmp_path, capture, live_env, lines, reports)[0])
             arrived.append(collector.wait_metric(ACCEPTED, before + lines, timeout=30) - before)
             seconds, wall = writer_seconds(tmp_path, [*CLI, "run", "--shutdown-timeout", "2", "--"], dead_env, lines)
             dead.append(seconds)
@@ -148,7 +155,7 @@ def test_a_fast_writer_is_not_slowed_all_lines_arrive_and_a_dead_endpoint_never_
         f"collector {statistics.median(live):.3f}s (ratio {live_ratio:.2f}, arrived {arrived}); with a dead "
         f"endpoint {statistics.median(dead):.3f}s (ratio {dead_ratio:.2f}, wall times {dead_walls})"
     )
-    assert min(arrived) >= 0.95 * lines
+    assert min(arrived) >= 0.95 * lines, reports
     # bench/capture_rate.py reports against the 1.2x target; on this shared machine single runs of the
     # bare writer vary 0.1-0.4 s, so the test's guard is looser: a blocked child takes seconds, not 1.5x
     assert live_ratio <= 1.5, (bare, live)

@@ -88,3 +88,29 @@ def test_check_reports_a_missing_file_and_a_missing_class(tmp_path: Path):
 def test_the_module_runs_too():
     done = subprocess.run([sys.executable, "-m", "otel_ml_logging.cli", "--version"], capture_output=True, text=True)
     assert done.stdout == f"otel-ml-logging {__version__}\n"
+
+
+def test_check_validates_the_custom_attributes_and_sagemaker_sections(tmp_path: Path):
+    config = config_with(tmp_path, {})
+    document = yaml.safe_load(config.read_text())
+
+    document["sagemaker"] = {"model": "scoring_model"}
+    config.write_text(yaml.safe_dump(document))
+    done = cli("check", str(config))
+    assert done.returncode == 0, done.stderr
+    assert "/invocations served by scoring_model" in done.stdout
+
+    document["sagemaker"] = {"model": "scoring"}
+    config.write_text(yaml.safe_dump(document))
+    done = cli("check", str(config))
+    assert done.returncode == 1
+    assert "sagemaker: sagemaker.model 'scoring' is not one of scoring_model" in done.stderr
+
+    del document["sagemaker"]
+    document["custom_attributes"] = {"attributes": {"tenant": "ml.tenant"}, "header_name": "X"}
+    config.write_text(yaml.safe_dump(document))
+    done = cli("check", str(config))
+    assert done.returncode == 1
+    assert "custom_attributes: unknown option(s) header_name (valid: header, response_header, attributes)" in (
+        done.stderr
+    )
