@@ -1,16 +1,19 @@
 """SDK batch processors whose intake and export outcomes are counted in :class:`DeliveryStats`.
 
-The SDK path (grpc, http/protobuf, console exporters) keeps the SDK's batch processors; these
-subclasses count every span and log record they accept and every export's outcome.
+Whatever the SDK's exporters deliver (grpc, http/protobuf, console; the service's own spans and log
+lines on every protocol) keeps the SDK's batch processors, so their record handling, recursion
+guards and self-metrics stay the SDK's; these subclasses count every span and log record they
+accept and every export's outcome, and, at shutdown, first let the prediction engine hand over
+what it still holds (``upstream``), then report what was delivered and lost.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from opentelemetry.sdk._logs import ReadableLogRecord, ReadWriteLogRecord
+from opentelemetry.sdk._logs import ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter, LogRecordExportResult
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -19,101 +22,99 @@ from otel_ml_logging.pipeline.delivery import DeliveryStats, ReportsDelivery
 
 _logger = logging.getLogger(__name__)
 
-
-def _counted(
-    stats: DeliveryStats, signal: str, name: str, export: Callable[[], object], success: object, batch: Sequence[object]
-) -> bool:
-    """Run one export, count its outcome; an exporter that raises counts as a failure."""
-    try:
-        ok = export() is success
-    except Exception:
-        _logger.debug("%s exporter raised", signal, exc_info=True)
-        ok = False
-    stats.outcome(signal, len(batch), ok, name)
-    return ok
+Result = TypeVar("Result", SpanExportResult, LogRecordExportResult)
+Upstream = Callable[[], object]
 
 
-class _AccountingSpanExporter(SpanExporter):
-    def __init__(self, inner: SpanExporter, stats: DeliveryStats) -> None:
-        self._inner, self._stats, self._name = inner, stats, type(inner).__name__
+class _AccountingExporter(Generic[Result]):
+    """Wraps an exporter: counts each export's items as exported or failed; one that raises has failed."""
 
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        ok = _counted(
-            self._stats, "spans", self._name, lambda: self._inner.export(spans), SpanExportResult.SUCCESS, spans
-        )
-        return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
+    def __init__(self, inner: Any, stats: DeliveryStats, signal: str, success: Result, failure: Result) -> None:
+        self._inner, self._stats, self._signal = inner, stats, signal
+        self._success: Result = success
+        self._failure: Result = failure
+        self._name = type(inner).__name__
+
+    def export(self, batch: Sequence[Any]) -> Result:
+        try:
+            ok = self._inner.export(batch) is self._success
+        except Exception:
+            _logger.debug("%s exporter raised", self._signal, exc_info=True)
+            ok = False
+        self._stats.outcome(self._signal, len(batch), ok, self._name)
+        return self._success if ok else self._failure
 
     def shutdown(self) -> None:
         self._inner.shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self._inner.force_flush(timeout_millis)
+        return bool(self._inner.force_flush(timeout_millis))
 
 
-class _AccountingLogRecordExporter(LogRecordExporter):
-    def __init__(self, inner: LogRecordExporter, stats: DeliveryStats) -> None:
-        self._inner, self._stats, self._name = inner, stats, type(inner).__name__
+class _Accounted:
+    """Intake counting and the shutdown order shared by both processors."""
 
-    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
-        success = LogRecordExportResult.SUCCESS
-        ok = _counted(self._stats, "log records", self._name, lambda: self._inner.export(batch), success, batch)
-        return success if ok else LogRecordExportResult.FAILURE
+    _stats: DeliveryStats
+    _stopping: bool
+    _upstream: Upstream | None
 
-    def shutdown(self) -> None:
-        self._inner.shutdown()  # type: ignore[no-untyped-call]
+    def _count(self, signal: str) -> None:
+        if not self._stopping:  # what is emitted once shutdown has begun (the report itself) is not counted
+            self._stats.accepted(signal)
 
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self._inner.force_flush(timeout_millis)
+    def _shutdown_after_upstream(self, shutdown: Callable[[], object]) -> None:
+        """Let the engine hand over what it holds, flush and stop, then report delivery and loss."""
+        if self._upstream is not None:
+            self._upstream()
+        self._stopping = True
+        shutdown()
+        self._stats.log_report()
 
 
-class AccountedBatchSpanProcessor(BatchSpanProcessor):
+def _accounting(exporter: Any, stats: DeliveryStats, signal: str) -> Any:
+    if signal == "spans":
+        return _AccountingExporter(exporter, stats, signal, SpanExportResult.SUCCESS, SpanExportResult.FAILURE)
+    return _AccountingExporter(exporter, stats, signal, LogRecordExportResult.SUCCESS, LogRecordExportResult.FAILURE)
+
+
+class AccountedBatchSpanProcessor(_Accounted, BatchSpanProcessor):
     """A BatchSpanProcessor whose intake and export outcomes are counted in ``stats``."""
 
-    def __init__(self, exporter: SpanExporter, stats: DeliveryStats, **options: Any) -> None:
-        """Wrap ``exporter`` for accounting; ``options`` go to BatchSpanProcessor."""
-        super().__init__(_AccountingSpanExporter(exporter, stats), **options)
-        self._stats = stats
-        self._stopping = False
+    def __init__(
+        self, exporter: SpanExporter, stats: DeliveryStats, upstream: Upstream | None = None, **options: Any
+    ) -> None:
+        """Count for ``exporter`` (batching: ``OTEL_BSP_*`` or ``options``); ``upstream`` first at shutdown."""
+        super().__init__(_accounting(exporter, stats, "spans"), **options)
+        self._stats, self._stopping, self._upstream = stats, False, upstream
 
     def on_end(self, span: ReadableSpan) -> None:
         """Count a sampled span, then queue it (or drop it when the queue is full)."""
-        if span.context is not None and span.context.trace_flags.sampled and not self._stopping:
-            self._stats.accepted("spans")
+        if span.context is not None and span.context.trace_flags.sampled:
+            self._count("spans")
         super().on_end(span)
 
     def shutdown(self) -> None:
         """Flush, stop, and report what was delivered and lost."""
-        self._stopping = True
-        super().shutdown()  # type: ignore[no-untyped-call]
-        self._stats.log_report()
+        self._shutdown_after_upstream(super().shutdown)
 
 
-class AccountedBatchLogRecordProcessor(BatchLogRecordProcessor):
+class AccountedBatchLogRecordProcessor(_Accounted, BatchLogRecordProcessor):
     """A BatchLogRecordProcessor whose intake and export outcomes are counted in ``stats``."""
 
-    def __init__(self, exporter: LogRecordExporter, stats: DeliveryStats, **options: Any) -> None:
-        """Wrap ``exporter`` for accounting; ``options`` go to BatchLogRecordProcessor.
-
-        An exporter with its own queue (``delivery()``, like the GELF exporter) also reports what became of
-        the records it queued: its ``export()`` success means queued, not sent.
-        """
-        super().__init__(_AccountingLogRecordExporter(exporter, stats), **options)
-        self._stats = stats
-        self._stopping = False
-        if isinstance(exporter, ReportsDelivery):
+    def __init__(
+        self, exporter: LogRecordExporter, stats: DeliveryStats, upstream: Upstream | None = None, **options: Any
+    ) -> None:
+        """Count for ``exporter`` (batching: ``OTEL_BLRP_*`` or ``options``); ``upstream`` first at shutdown."""
+        super().__init__(_accounting(exporter, stats, "log records"), **options)
+        self._stats, self._stopping, self._upstream = stats, False, upstream
+        if isinstance(exporter, ReportsDelivery):  # its export() only queues: it reports what it really sent
             stats.track_exporter(exporter)
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         """Count a record, then queue it (or drop it when the queue is full)."""
-        if not self._stopping:
-            self._stats.accepted("log records")
+        self._count("log records")
         super().on_emit(log_record)
 
     def shutdown(self) -> None:
-        """Flush, stop, and report what was delivered and lost.
-
-        Records emitted once shutdown has begun (such as the report itself) are not counted.
-        """
-        self._stopping = True
-        super().shutdown()  # type: ignore[no-untyped-call]
-        self._stats.log_report()
+        """Flush, stop, and report what was delivered and lost."""
+        self._shutdown_after_upstream(super().shutdown)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from otel_ml_logging.pipeline.delivery import DeliveryStats, delivery_stats
-from otel_ml_logging.setup.providers import apply_env_defaults, initialize_sdk
+from otel_ml_logging.setup.providers import initialize_sdk
+from otel_ml_logging.setup.settings import Settings
 
 
 def configure(
@@ -22,29 +22,23 @@ def configure(
 
     Each explicit argument takes precedence over its ``OTEL_*`` variable, which takes precedence
     over the default: ``service_name`` → ``OTEL_SERVICE_NAME``; ``endpoint`` →
-    ``OTEL_EXPORTER_OTLP_ENDPOINT``; ``protocol`` (``grpc`` | ``http/protobuf``) →
-    ``OTEL_EXPORTER_OTLP_PROTOCOL``; ``exporter`` (``otlp`` | ``console`` | ``none``) →
-    ``OTEL_{TRACES,METRICS,LOGS}_EXPORTER``. ``resource_attributes`` are merged over
-    ``OTEL_RESOURCE_ATTRIBUTES``. With ``instrument_logging`` stdlib logging is bridged to
-    OpenTelemetry log records (level: ``OTEL_PYTHON_LOG_HANDLER_LEVEL``).
+    ``OTEL_EXPORTER_OTLP_ENDPOINT``; ``protocol`` (``grpc`` | ``http/protobuf`` | ``http/json``) →
+    ``OTEL_EXPORTER_OTLP_PROTOCOL`` (``http/json``: the fast path); ``exporter`` (``otlp`` |
+    ``console`` | ``none``) → ``OTEL_{TRACES,METRICS,LOGS}_EXPORTER``. ``resource_attributes`` are
+    merged over ``OTEL_RESOURCE_ATTRIBUTES``. Nothing is written to ``os.environ``. With
+    ``instrument_logging`` stdlib logging is bridged to OpenTelemetry log records (level:
+    ``OTEL_PYTHON_LOG_HANDLER_LEVEL``).
 
     Returns the delivery counters of the pipeline; a second call changes nothing.
     """
-    explicit = {
-        "OTEL_SERVICE_NAME": service_name,
-        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
-        "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
-    }
-    if exporter is not None:
-        explicit.update({f"OTEL_{signal}_EXPORTER": exporter for signal in ("TRACES", "METRICS", "LOGS")})
-    for name, value in explicit.items():
-        if value is not None:
-            os.environ[name] = value
-    apply_env_defaults()
-    kwargs: dict[str, Any] = {}
-    if resource_attributes:
-        kwargs["resource_attributes"] = dict(resource_attributes)
-    if initialize_sdk(**kwargs) and instrument_logging:
+    settings = Settings.resolve(
+        service_name=service_name,
+        endpoint=endpoint,
+        protocol=protocol,
+        exporter=exporter,
+        resource_attributes=resource_attributes,
+    )
+    if initialize_sdk(settings) and instrument_logging:
         from opentelemetry.instrumentation.logging import LoggingInstrumentor
 
         LoggingInstrumentor().instrument()

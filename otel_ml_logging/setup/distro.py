@@ -12,22 +12,30 @@ from typing import Any
 from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
 from opentelemetry.sdk._configuration import _BaseConfigurator
 
-from otel_ml_logging.setup.providers import apply_env_defaults, exit_on_sigterm, initialize_sdk
+from otel_ml_logging.setup.providers import exit_on_sigterm, initialize_sdk
+from otel_ml_logging.setup.settings import Settings
 from otel_ml_logging.setup.startup_choice import warn_if_ambiguous
 
 
 class MLLoggingDistro(BaseDistro):  # type: ignore[misc]
-    """Defaults: OTLP for all three signals, and our resource detector."""
+    """The distro of ``opentelemetry-instrument``.
+
+    Its defaults (OTLP for all three signals, our id generator and resource detector) are resolved
+    by the configurator, without writing ``os.environ``.
+    """
+
+    ran = False  # whether opentelemetry-instrument ran this distro in this process
 
     def _configure(self, **kwargs: Any) -> None:
+        type(self).ran = True
         warn_if_ambiguous()  # another distro or configurator installed too: say which runs
-        apply_env_defaults()
 
 
 class MLLoggingConfigurator(_BaseConfigurator):
-    """The SDK's environment-driven set-up with delivery accounting and prediction-aware logging."""
+    """Sets up the SDK from :meth:`Settings.resolve` (``OTEL_*`` variables and our defaults)."""
 
     def _configure(self, **kwargs: Any) -> None:
         warn_if_ambiguous()
-        if initialize_sdk(**kwargs):
+        version = kwargs.get("auto_instrumentation_version")
+        if initialize_sdk(Settings.resolve(), auto_instrumentation_version=version):
             exit_on_sigterm()

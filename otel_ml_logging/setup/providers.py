@@ -1,24 +1,29 @@
-"""SDK set-up from ``OTEL_*`` environment variables, for the distro and for :func:`configure`.
+"""The SDK's tracer, meter and logger providers, built from resolved :class:`Settings`.
 
-One code path serves both: the OpenTelemetry SDK's own environment-driven initialisation,
-with our batch processors (which count delivery and loss), our resource detector, and the
-stdlib-logging bridge of ``opentelemetry-instrumentation-logging``.
+One code path serves the distro's configurator and :func:`~otel_ml_logging.configure`: exporters
+named by their entry points, our batch processors (which count delivery and loss), our id
+generator and resource detector, and the JSON fast path for prediction telemetry when traces and
+logs go by OTLP/HTTP JSON. Built with the SDK's public API; ``os.environ`` is only read (by the
+settings and by the exporters themselves), never written.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import sys
 import threading
-from collections.abc import Mapping
+from importlib.metadata import entry_points
 from types import FrameType
 from typing import Any
 
-from opentelemetry import trace
-from opentelemetry.sdk._configuration import _OTelSDKConfigurator
+from opentelemetry import _logs, metrics, trace
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.id_generator import IdGenerator
 
 from otel_ml_logging.export.accounted import AccountedBatchLogRecordProcessor, AccountedBatchSpanProcessor
 from otel_ml_logging.export.json_batches import JsonBatches
@@ -28,95 +33,90 @@ from otel_ml_logging.pipeline.engine import shared_engine
 from otel_ml_logging.pipeline.paths import JsonExport, use_json_export
 from otel_ml_logging.prediction.attributes import INSTRUMENTATION_SCOPE
 from otel_ml_logging.prediction.log_records import install_log_record_factory
+from otel_ml_logging.setup.ids import PresetIdGenerator
+from otel_ml_logging.setup.resource import MLServiceResourceDetector
+from otel_ml_logging.setup.settings import OUR_ID_GENERATOR, Settings, Signal
 from otel_ml_logging.version import __version__
 
 _logger = logging.getLogger(__name__)
 
-RESOURCE_DETECTOR_NAME = "otel_ml_logging"
-ID_GENERATOR_NAME = "otel_ml_logging"
-SIGNALS = ("traces", "metrics", "logs")
-VALID_PROTOCOLS = ("grpc", "http/protobuf", "http/json")
-JSON_EXPORTER_NAME = "otlp_json"
-ENV_DEFAULTS: Mapping[str, str] = {
-    "OTEL_TRACES_EXPORTER": "otlp",
-    "OTEL_METRICS_EXPORTER": "otlp",
-    "OTEL_LOGS_EXPORTER": "otlp",
-    "OTEL_EXPERIMENTAL_RESOURCE_DETECTORS": RESOURCE_DETECTOR_NAME,
-    # lets the decorator choose span ids on the request thread and build spans in the background
-    "OTEL_PYTHON_ID_GENERATOR": ID_GENERATOR_NAME,
-}
-
-_delivery_stats = delivery_stats()
 _configured = threading.Event()
 
 
-def apply_env_defaults(environ: os._Environ[str] | dict[str, str] = os.environ) -> None:
-    """Fill in the distro's defaults and repair invalid protocol values (one warning each)."""
-    for name, value in ENV_DEFAULTS.items():
-        environ.setdefault(name, value)
-    for name in ["OTEL_EXPORTER_OTLP_PROTOCOL"] + [f"OTEL_EXPORTER_OTLP_{s.upper()}_PROTOCOL" for s in SIGNALS]:
-        protocol = environ.get(name)
-        if protocol is not None and protocol.strip() not in VALID_PROTOCOLS:
-            _logger.warning(
-                "otel_ml_logging: %s=%r is not one of %s; using grpc", name, protocol, ", ".join(VALID_PROTOCOLS)
-            )
-            environ[name] = "grpc"
-    _route_http_json(environ)
-
-
-def _route_http_json(environ: os._Environ[str] | dict[str, str]) -> None:
-    """Serve ``http/json`` (which the SDK lacks) with our exporters; metrics stay on http/protobuf."""
-    generic = environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "").strip()
-    for kind in ("TRACES", "LOGS"):
-        protocol = environ.get(f"OTEL_EXPORTER_OTLP_{kind}_PROTOCOL", generic).strip()
-        exporter_variable = f"OTEL_{kind}_EXPORTER"
-        if protocol == "http/json":
-            names = [name.strip() for name in environ.get(exporter_variable, "otlp").split(",")]
-            environ[exporter_variable] = ",".join(JSON_EXPORTER_NAME if name == "otlp" else name for name in names)
-            environ.pop(f"OTEL_EXPORTER_OTLP_{kind}_PROTOCOL", None)
-    if generic == "http/json":
-        environ.setdefault("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "http/protobuf")
-        environ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf"
-
-
-def initialize_sdk(**kwargs: Any) -> bool:
-    """Set up tracer, meter and logger providers from the environment; False if already done."""
+def initialize_sdk(settings: Settings, auto_instrumentation_version: str | None = None) -> bool:
+    """Set the global tracer, meter and logger providers from ``settings``; False if already done."""
     if _configured.is_set():
         return False
     _configured.set()
-    kwargs.setdefault("export_span_processor", lambda exporter: AccountedBatchSpanProcessor(exporter, _delivery_stats))
-    kwargs.setdefault(
-        "export_log_record_processor",
-        lambda exporter: AccountedBatchLogRecordProcessor(exporter, _delivery_stats),
-    )
-    _OTelSDKConfigurator()._configure(**kwargs)  # type: ignore[no-untyped-call]
+    stats = delivery_stats()
+    engine = shared_engine(settings.engine)  # the providers shut it down first: predictions still queued go out
+    resource = _resource(settings, auto_instrumentation_version)
+    tracer_provider = TracerProvider(id_generator=_id_generator(settings.id_generator), resource=resource)
+    for exporter in _exporters(settings, "traces"):
+        tracer_provider.add_span_processor(AccountedBatchSpanProcessor(exporter, stats, engine.shutdown))
+    trace.set_tracer_provider(tracer_provider)
+    readers: list[MetricReader] = [
+        exporter if isinstance(exporter, MetricReader) else PeriodicExportingMetricReader(exporter)
+        for exporter in _exporters(settings, "metrics")
+    ]
+    metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=readers))
+    logger_provider = LoggerProvider(resource=resource)
+    for exporter in _exporters(settings, "logs"):
+        logger_provider.add_log_record_processor(AccountedBatchLogRecordProcessor(exporter, stats, engine.shutdown))
+    _logs.set_logger_provider(logger_provider)
     install_log_record_factory()
-    _start_json_export()
+    if settings.json_fast_path:
+        batches = JsonBatches(
+            resource,
+            INSTRUMENTATION_SCOPE,
+            __version__,
+            client_from_env("TRACES", "/v1/traces", endpoint=settings.endpoint_url("traces")),
+            client_from_env("LOGS", "/v1/logs", endpoint=settings.endpoint_url("logs")),
+            stats,
+        )
+        engine.add_drain_hook(batches.flush)
+        engine.add_shutdown_hook(batches.shutdown)
+        use_json_export(JsonExport(batches, tracer_provider.sampler))
     return True
 
 
-def _start_json_export() -> None:
-    """Serve prediction spans and records by the JSON fast path when traces and logs go by OTLP/HTTP JSON only."""
-    if os.environ.get("OTEL_TRACES_EXPORTER") != JSON_EXPORTER_NAME:
-        return
-    if os.environ.get("OTEL_LOGS_EXPORTER") != JSON_EXPORTER_NAME:
-        return
-    provider = trace.get_tracer_provider()
-    resource = getattr(provider, "resource", None)
-    if not isinstance(resource, Resource):
-        return
-    batches = JsonBatches(
-        resource,
-        INSTRUMENTATION_SCOPE,
-        __version__,
-        client_from_env("TRACES", "/v1/traces"),
-        client_from_env("LOGS", "/v1/logs"),
-        _delivery_stats,
-    )
-    engine = shared_engine()
-    engine.add_drain_hook(batches.flush)
-    engine.add_shutdown_hook(batches.shutdown)
-    use_json_export(JsonExport(batches, getattr(provider, "sampler", None)))
+def _resource(settings: Settings, auto_instrumentation_version: str | None) -> Resource:
+    """Ours (lowest), then the SDK's detectors and ``OTEL_RESOURCE_ATTRIBUTES``, then explicit attributes."""
+    explicit: dict[str, Any] = dict(settings.resource_attributes)
+    if auto_instrumentation_version:
+        explicit["telemetry.auto.version"] = auto_instrumentation_version
+    resource = Resource.create(explicit)
+    if settings.detect_resource:
+        resource = MLServiceResourceDetector().detect().merge(resource)
+    return resource
+
+
+def _id_generator(name: str) -> IdGenerator:
+    if name == OUR_ID_GENERATOR:
+        return PresetIdGenerator()  # lets the decorator choose span ids on the request thread
+    generator: IdGenerator = _load("opentelemetry_id_generator", name)()
+    return generator
+
+
+def _exporters(settings: Settings, signal: Signal) -> list[Any]:
+    """Instantiate the signal's exporters; one that cannot be loaded is skipped with a warning."""
+    exporters = []
+    endpoint = settings.endpoint_url(signal)
+    for name in settings.exporters[signal]:
+        try:
+            exporter_class = _load(f"opentelemetry_{signal}_exporter", name)
+            otlp = name.startswith("otlp")
+            exporters.append(exporter_class(endpoint=endpoint) if otlp and endpoint else exporter_class())
+        except Exception as error:
+            _logger.warning("otel_ml_logging: %s exporter %r not set up: %s", signal, name, error)
+    return exporters
+
+
+def _load(group: str, name: str) -> Any:
+    entry_point = next(iter(entry_points(group=group, name=name)), None)
+    if entry_point is None:
+        raise ValueError(f"no {group} entry point named {name!r} is installed")
+    return entry_point.load()
 
 
 def exit_on_sigterm() -> bool:

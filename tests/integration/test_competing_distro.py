@@ -2,8 +2,8 @@
 
 A throw-away venv holds this package (editable) and the real ``opentelemetry-distro`` at the versions
 of the test venv; a real ``opentelemetry-instrument python -c ...`` run reports which distro and which
-configurator actually ran (our distro sets ``OTEL_PYTHON_ID_GENERATOR``, our configurator installs the
-SIGTERM handler), and the test compares that with the one warning the package logs.
+configurator actually ran (our distro records that it ran, without writing the environment; our
+configurator installs the SIGTERM handler), and the test compares that with the one warning the package logs.
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ WARNING = "several OpenTelemetry set-ups are installed"
 PROBE = """
 import json, os, signal
 from otel_ml_logging import OTelLoggingDecorator
+from otel_ml_logging.setup.distro import MLLoggingDistro
 OTelLoggingDecorator()  # a rest config builds one: the warning's last chance when none of ours ran
 print("PROBE " + json.dumps({
-    "distro": "otel_ml_logging" if os.environ.get("OTEL_PYTHON_ID_GENERATOR") == "otel_ml_logging" else "other",
+    "distro": "otel_ml_logging" if MLLoggingDistro.ran else "other",
     "configurator": "otel_ml_logging" if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL else "other",
 }))
 """
