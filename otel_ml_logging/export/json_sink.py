@@ -16,8 +16,9 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_ON, DEFAULT_ON, Sampler
 from opentelemetry.trace import SpanKind
 
 from otel_ml_logging.export.json_batches import JsonBatches
-from otel_ml_logging.export.json_encoding import JsonObject, encode_event, key_values
+from otel_ml_logging.export.json_encoding import JsonObject, any_value, encode_event
 from otel_ml_logging.export.metrics import MetricRecorder
+from otel_ml_logging.prediction.fields import Attributes
 from otel_ml_logging.prediction.telemetry import (
     AttributeGroups,
     PredictionTelemetry,
@@ -32,6 +33,22 @@ _HAS_IS_REMOTE = 0x100
 _IS_REMOTE = 0x200
 
 
+def plain_key_values(attributes: Attributes) -> list[JsonObject]:
+    """Attributes (str, bool, int, float values) as OTLP JSON ``KeyValue`` objects, by the value's exact type."""
+    encoded: list[JsonObject] = []
+    for key, value in attributes.items():
+        kind = type(value)
+        if kind is str:
+            encoded.append({"key": key, "value": {"stringValue": value}})
+        elif kind is float:
+            encoded.append({"key": key, "value": {"doubleValue": value}})
+        elif kind is int:
+            encoded.append({"key": key, "value": {"intValue": str(value)}})
+        else:  # bool, or a subclass of the above
+            encoded.append({"key": key, "value": any_value(value)})
+    return encoded
+
+
 class JsonSink:
     """Encodes predictions' spans and records and adds them to the JSON batches; records metrics."""
 
@@ -40,7 +57,8 @@ class JsonSink:
         self._batches = batches
         self._metrics = metrics
         self._sampler = None if sampler is None or sampler is DEFAULT_ON or sampler is ALWAYS_ON else sampler
-        self._converted: dict[int, tuple[SharedAttributes, list[JsonObject]]] = {}  # by id, kept alive here
+        self._shared: dict[int, list[JsonObject]] = {}  # converted SharedAttributes, by id
+        self._alive: list[SharedAttributes] = []
 
     def emit(self, telemetry: PredictionTelemetry) -> None:
         """Encode the prediction's span (when sampled) and records; add them to the next batch."""
@@ -56,7 +74,7 @@ class JsonSink:
 
     def encode(self, telemetry: PredictionTelemetry) -> tuple[JsonObject | None, list[JsonObject]]:
         """Return the OTLP JSON span (None when disabled or not sampled) and log records of one prediction."""
-        converted: dict[int, list[JsonObject]] = {}  # groups shared by the span and the records: converted once
+        converted = self._shared.copy()  # and the groups the span and the records share: converted once
         trace_id, span_id = f"{telemetry.trace_id:032x}", f"{telemetry.span_id:016x}"
         observed = time.time_ns()
         records = [
@@ -78,24 +96,15 @@ class JsonSink:
 
     def _key_values(self, groups: AttributeGroups, converted: dict[int, list[JsonObject]]) -> list[JsonObject]:
         result: list[JsonObject] = []
-        cache = self._converted
         for group in groups:
-            if not group:
-                continue
-            key = id(group)
-            kvs = converted.get(key)
-            if kvs is None:
-                if type(group) is SharedAttributes:  # a model's or the code's group: converted once for all
-                    cached = cache.get(key)
-                    if cached is None or cached[0] is not group:
-                        cached = (group, key_values(group))
-                        if len(cache) < 256:
-                            cache[key] = cached
-                    kvs = cached[1]
-                else:
-                    kvs = key_values(group)
-                converted[key] = kvs
-            result += kvs
+            if group:
+                kvs = converted.get(id(group))
+                if kvs is None:
+                    kvs = converted[id(group)] = plain_key_values(group)
+                    if type(group) is SharedAttributes and len(self._shared) < 256:
+                        self._shared[id(group)] = kvs  # a model's or the code's group: converted once for all
+                        self._alive.append(group)  # its id stays its own while it is remembered
+                result += kvs
         return result
 
     @staticmethod

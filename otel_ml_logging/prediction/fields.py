@@ -26,6 +26,8 @@ REDACTED = "[REDACTED]"
 HASH_PREFIX = "sha256:"
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _MISSING = object()
+_NO_FIELDS: dict[str, Any] = {}
+_KEEP, _REDACT, _HASH = 0, 1, 2
 
 AttributeValue = str | bool | int | float
 Attributes = dict[str, AttributeValue]
@@ -117,11 +119,17 @@ class FieldRecorder:
     def __init__(self, config: LoggingDecoratorConfig, hash_salt: str = "") -> None:
         """Prepare the per-field treatment once, so each prediction only looks it up."""
         self._max_length = config.max_value_length
-        self._redacted = frozenset(config.redact_fields)
-        self._hashed = frozenset(config.hash_fields)
         self._salt = hash_salt.encode()
-        self._inputs = tuple((name, INPUT_PREFIX + name) for name in config.input_fields)
-        self._outputs = tuple((name, OUTPUT_PREFIX + name) for name in config.output_fields)
+        redacted, hashed = frozenset(config.redact_fields), frozenset(config.hash_fields)
+
+        def plan(prefix: str, names: tuple[str, ...]) -> tuple[tuple[str, str, int], ...]:
+            return tuple(
+                (name, prefix + name, _REDACT if name in redacted else _HASH if name in hashed else _KEEP)
+                for name in names
+            )
+
+        self._inputs = plan(INPUT_PREFIX, config.input_fields)
+        self._outputs = plan(OUTPUT_PREFIX, config.output_fields)
 
     def inputs(self, payload: Any) -> Attributes:
         """``ml.prediction.input.<name>`` attributes for the configured input fields of ``payload``."""
@@ -131,19 +139,26 @@ class FieldRecorder:
         """``ml.prediction.output.<name>`` attributes for the configured output fields of ``payload``."""
         return self._attributes(payload, self._outputs)
 
-    def _attributes(self, payload: Any, fields: tuple[tuple[str, str], ...]) -> Attributes:
+    def _attributes(self, payload: Any, fields: tuple[tuple[str, str, int], ...]) -> Attributes:
         attributes: Attributes = {}
         max_length = self._max_length
-        for name, key in fields:
-            raw = read_field(payload, name)
+        payload_kind = _payload_kinds.get(type(payload)) or _payload_kind(type(payload))
+        own = payload.__dict__ if payload_kind is _PYDANTIC else _NO_FIELDS  # a pydantic model's fields, read directly
+        for name, key, treatment in fields:
+            raw = own.get(name, _MISSING)
+            if raw is _MISSING:
+                raw = read_field(payload, name)
             if raw is None:
                 continue
             kind = type(raw)
-            if name in self._redacted:
-                attributes[key] = REDACTED
-            elif name in self._hashed:
-                attributes[key] = self._digest(raw)
-            elif (kind is float and math.isfinite(raw)) or kind is bool or (kind is str and len(raw) <= max_length):
+            if treatment:
+                attributes[key] = REDACTED if treatment == _REDACT else self._digest(raw)
+            elif (
+                (kind is float and math.isfinite(raw))
+                or (kind is str and len(raw) <= max_length)
+                or (kind is int and _INT64_MIN <= raw <= _INT64_MAX)
+                or kind is bool
+            ):
                 attributes[key] = raw  # already a valid attribute value: the common case, decided cheaply
             else:
                 value = to_attribute_value(raw, max_length)
