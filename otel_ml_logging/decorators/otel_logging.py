@@ -127,6 +127,12 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
         )
         return self
 
+    def _swap_path(self, path: PredictionPath | None) -> PredictionPath | None:
+        """Route predictions through ``path`` (None: choose again on the next one); return the previous path."""
+        previous: PredictionPath | None = self.__dict__["_path"]
+        self.__dict__["_path"] = path
+        return previous
+
     def _use_path(self, build: Callable[[Any, TelemetryModel, TelemetryFailures], PredictionPath]) -> PredictionPath:
         state = self.__dict__
         if state["_model"] is None:

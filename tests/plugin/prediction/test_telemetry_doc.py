@@ -20,7 +20,7 @@ from otel_ml_logging import OTelLoggingDecorator
 from tests.plugin.conftest import Telemetry, on_path
 from tests.plugin.models import ScoringInput, ScoringModel
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "telemetry.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "telemetry.md"
 FIELDS = {"input": ["temperature", "city"], "output": ["score", "label"]}
 RECORD_COLUMNS = {"requested": "ml.prediction.requested", "created": "ml.prediction.created"}
 RECORD_COLUMNS["exception"] = "ml.prediction.exception"
