@@ -16,6 +16,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+import tomllib
 import yaml
 
 from harness import REPO_ROOT
@@ -50,6 +51,13 @@ def test_dockerfile_runs_serve_under_tini_as_non_root_with_every_copied_file_pre
             source = re.sub(r"\$\{(\w+)\}", lambda m: defaults[m.group(1)], source)
             assert (REPO_ROOT / source).exists(), source
     assert (REPO_ROOT / defaults["MODEL_PACKAGE"] / "pyproject.toml").is_file()
+    # pip builds the package in the image: every file pyproject.toml names must be copied in
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    needed = ["pyproject.toml", project["readme"]["file"], *project.get("license-files", [])]
+    copied = " ".join(re.findall(r"^COPY (?!--from)(.+)$", text, flags=re.MULTILINE))
+    for name in needed:
+        parent = Path(name).parent
+        assert name in copied or (parent != Path(".") and f"{parent}/" in copied), name
     assert os.access(SAGEMAKER / "serve", os.X_OK)
     assert subprocess.run(["bash", "-n", str(SAGEMAKER / "serve")], capture_output=True).returncode == 0
 
