@@ -7,13 +7,6 @@ Standard variables (``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``,
 
 from typing import Final
 
-OTEL_ML_LOGGING_RESOURCE_ENV_MAP: Final = "OTEL_ML_LOGGING_RESOURCE_ENV_MAP"
-"""Comma-separated ``ENV_VAR=resource.attribute`` pairs read into the resource.
-
-Default: ``POD_NAME=k8s.pod.name,POD_NAMESPACE=k8s.namespace.name,NODE_NAME=k8s.node.name,NODE_IP=host.ip``
-(the Kubernetes downward-API variables of deploy/kubernetes).
-"""
-
 OTEL_ML_LOGGING_HASH_SALT: Final = "OTEL_ML_LOGGING_HASH_SALT"
 """Salt prepended before hashing ``hash_fields`` values (default: no salt)."""
 

@@ -21,7 +21,7 @@ from opentelemetry import _logs, metrics, trace
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
-from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.resources import Resource, ServiceInstanceIdResourceDetector
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 
@@ -87,7 +87,9 @@ def _resource(settings: Settings, auto_instrumentation_version: str | None) -> R
         explicit["telemetry.auto.version"] = auto_instrumentation_version
     resource = Resource.create(explicit)
     if settings.detect_resource:
-        resource = MLServiceResourceDetector().detect().merge(resource)
+        # service.instance.id: the SDK adds its detector by default only since 1.45; the floor is 1.43
+        detected = MLServiceResourceDetector().detect().merge(ServiceInstanceIdResourceDetector().detect())
+        resource = detected.merge(resource)
     return resource
 
 

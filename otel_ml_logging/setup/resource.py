@@ -1,61 +1,42 @@
-"""Resource detector: host name and Kubernetes downward-API variables.
+"""Resource detector: ``host.name``, and ``host.ip`` as the string array semantic conventions define.
 
-Registered as the ``otel_ml_logging`` entry point of ``opentelemetry_resource_detector``, and
-enabled by the distro through ``OTEL_EXPERIMENTAL_RESOURCE_DETECTORS``.
+Used by the SDK set-up unless ``OTEL_EXPERIMENTAL_RESOURCE_DETECTORS`` is set; also registered as the
+``otel_ml_logging`` entry point of ``opentelemetry_resource_detector`` to name it there. Everything that is a plain
+string comes from the standard ``OTEL_RESOURCE_ATTRIBUTES`` (in Kubernetes:
+``k8s.pod.name=$(POD_NAME),k8s.namespace.name=$(POD_NAMESPACE),k8s.node.name=$(NODE_NAME)``);
+``host.ip`` is detected here because ``OTEL_RESOURCE_ATTRIBUTES`` can only carry strings.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 from collections.abc import Mapping
 
 from opentelemetry.sdk.resources import Resource, ResourceDetector
+from opentelemetry.util.types import AttributeValue
 
-from otel_ml_logging.environment_variables import OTEL_ML_LOGGING_RESOURCE_ENV_MAP
-
-_logger = logging.getLogger(__name__)
-
-DEFAULT_RESOURCE_ENV_MAP: Mapping[str, str] = {
-    "POD_NAME": "k8s.pod.name",
-    "POD_NAMESPACE": "k8s.namespace.name",
-    "NODE_NAME": "k8s.node.name",
-    "NODE_IP": "host.ip",
-}
+HOST_IP_VARIABLE = "NODE_IP"
+"""Downward API ``status.hostIP``, or ``status.hostIPs`` (comma-separated on dual-stack nodes)."""
 
 
-def parse_env_map(spec: str) -> dict[str, str]:
-    """Parse ``ENV=attribute,ENV2=attribute2``; malformed pairs are skipped with a warning."""
-    mapping: dict[str, str] = {}
-    for pair in filter(None, (part.strip() for part in spec.split(","))):
-        env_name, sep, attribute = (piece.strip() for piece in pair.partition("="))
-        if not sep or not env_name or not attribute:
-            _logger.warning(
-                "%s: ignoring malformed pair %r (expected ENV=attribute)", OTEL_ML_LOGGING_RESOURCE_ENV_MAP, pair
-            )
-            continue
-        mapping[env_name] = attribute
-    return mapping
-
-
-def resource_env_map(environ: Mapping[str, str] = os.environ) -> Mapping[str, str]:
-    """Return the env-var → resource-attribute map in force (configured or default)."""
-    spec = environ.get(OTEL_ML_LOGGING_RESOURCE_ENV_MAP)
-    return DEFAULT_RESOURCE_ENV_MAP if spec is None else parse_env_map(spec)
+def host_ips(environ: Mapping[str, str] = os.environ) -> list[str]:
+    """Return the addresses in :data:`HOST_IP_VARIABLE`, in order, without blanks or repeats."""
+    addresses = (address.strip() for address in environ.get(HOST_IP_VARIABLE, "").split(","))
+    return list(dict.fromkeys(address for address in addresses if address))
 
 
 class MLServiceResourceDetector(ResourceDetector):
-    """Detect ``host.name`` and the mapped environment variables.
+    """Detect ``host.name`` (this machine's name) and ``host.ip`` (string[], from ``NODE_IP``).
 
-    ``service.instance.id`` comes from the SDK's own ``service_instance`` detector.
+    ``service.instance.id`` comes from the SDK's own ``service_instance`` detector, which the SDK set-up
+    (:mod:`otel_ml_logging.setup.providers`) adds next to this one.
     """
 
     def detect(self) -> Resource:
-        """Return the detected attributes; unset variables are left out."""
-        attributes: dict[str, str] = {"host.name": socket.gethostname()}
-        for env_name, attribute in resource_env_map().items():
-            value = os.environ.get(env_name)
-            if value:
-                attributes[attribute] = value
+        """Return the detected attributes; ``host.ip`` is left out when ``NODE_IP`` is unset."""
+        attributes: dict[str, AttributeValue] = {"host.name": socket.gethostname()}
+        addresses = host_ips()
+        if addresses:
+            attributes["host.ip"] = addresses
         return Resource(attributes)

@@ -85,10 +85,11 @@ def test_model_service_downward_api_and_otel_env():
     env = {e["name"]: e for e in model_container()["env"]}
     field_paths = {
         name: env[name]["valueFrom"]["fieldRef"]["fieldPath"]
-        for name in ("POD_NAME", "POD_NAMESPACE", "NODE_NAME", "NODE_IP")
+        for name in ("POD_NAME", "POD_UID", "POD_NAMESPACE", "NODE_NAME", "NODE_IP")
     }
     assert field_paths == {
         "POD_NAME": "metadata.name",
+        "POD_UID": "metadata.uid",
         "POD_NAMESPACE": "metadata.namespace",
         "NODE_NAME": "spec.nodeName",
         "NODE_IP": "status.hostIP",
@@ -97,9 +98,18 @@ def test_model_service_downward_api_and_otel_env():
     assert env["OTEL_EXPORTER_OTLP_PROTOCOL"]["value"] == "grpc"
     assert env["OTEL_SERVICE_NAME"]["value"]
     assert env["REST_CONFIG"]["value"]
-    # $(NODE_IP) only expands if NODE_IP is defined earlier in the list
+    # the Kubernetes names go through the standard variable; $(VAR) expands only from earlier entries
+    resource = dict(pair.split("=", 1) for pair in env["OTEL_RESOURCE_ATTRIBUTES"]["value"].split(","))
+    assert {k: v for k, v in resource.items() if k.startswith("k8s.")} == {
+        "k8s.pod.name": "$(POD_NAME)",
+        "k8s.pod.uid": "$(POD_UID)",
+        "k8s.namespace.name": "$(POD_NAMESPACE)",
+        "k8s.node.name": "$(NODE_NAME)",
+    }
     names = [e["name"] for e in model_container()["env"]]
     assert names.index("NODE_IP") < names.index("OTEL_EXPORTER_OTLP_ENDPOINT")
+    for variable in ("POD_NAME", "POD_UID", "POD_NAMESPACE", "NODE_NAME"):
+        assert names.index(variable) < names.index("OTEL_RESOURCE_ATTRIBUTES")
 
 
 def test_model_service_probes_use_rest_model_service_health_routes():

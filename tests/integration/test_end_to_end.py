@@ -95,11 +95,12 @@ def serve(collector: RunningCollector, protocol: str, work: Path) -> list[int]:
     endpoint = collector.otlp_grpc_endpoint if protocol == "grpc" else collector.otlp_http_endpoint
     env = {
         "OTEL_SERVICE_NAME": "insurance-charges-model",
-        "OTEL_RESOURCE_ATTRIBUTES": f"deployment.environment.name=e2e-{protocol.replace('/', '-')}",
+        "OTEL_RESOURCE_ATTRIBUTES": f"deployment.environment.name=e2e-{protocol.replace('/', '-')},"
+        f"k8s.pod.name=insurance-charges-{protocol.replace('/', '-')}-pod",
+        "NODE_IP": "10.1.2.3",
         "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
         "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
         "OTEL_METRIC_EXPORT_INTERVAL": "1000",
-        "POD_NAME": f"insurance-charges-{protocol.replace('/', '-')}-pod",
     }
     with run_model_service(REST_CONFIG, env, work) as service:
         url = f"{service.url}/api/models/insurance_charges_model/prediction"
@@ -133,6 +134,7 @@ def test_every_prediction_is_joined_in_elasticsearch(pipeline: dict[str, Any], p
             assert doc["ml.model.version"] == "0.1.0"
             assert doc["service.name"] == "insurance-charges-model"
             assert doc["kubernetes.pod.name"] == f"insurance-charges-{protocol.replace('/', '-')}-pod"
+            assert doc["host.ip"] == ["10.1.2.3"]  # string[] resource attribute, indexed as an ip array
         requested = by_message["Prediction requested."]
         assert requested["event.action"] == "ml.prediction.requested"
         assert requested["log.level"] == "INFO"
@@ -190,6 +192,7 @@ def test_gelf_decoders_got_every_record_with_levels_and_fields(pipeline: dict[st
                 assert captured["gelf"]["_span_id"] == doc["span.id"]
                 assert decoded["graylog"]["fields"]["ml.model.name"] == "insurance_charges_model"
                 assert decoded["gelf"]["host"]
+                assert decoded["gelf"]["_host.ip"] == '["10.1.2.3"]'  # GELF has no arrays: a JSON string
                 if doc["message"] == "Prediction exception.":
                     assert "raise ValueError" in decoded["gelf"]["full_message"]
 

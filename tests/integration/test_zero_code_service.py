@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -44,10 +45,9 @@ REST_CONFIG = {
 
 ENV = {
     "OTEL_SERVICE_NAME": "scoring-service",
-    "OTEL_RESOURCE_ATTRIBUTES": "service.version=3.0.0,deployment.environment.name=test",
-    "POD_NAME": "scoring-7d9f-abcde",
-    "POD_NAMESPACE": "models",
-    "NODE_NAME": "node-1",
+    # as deploy/kubernetes/model-service.yaml composes it from the downward API
+    "OTEL_RESOURCE_ATTRIBUTES": "service.version=3.0.0,deployment.environment.name=test,"
+    "k8s.pod.name=scoring-7d9f-abcde,k8s.namespace.name=models,k8s.node.name=node-1",
     "NODE_IP": "10.1.2.3",
     "OTEL_BSP_SCHEDULE_DELAY": "200",
     "OTEL_BLRP_SCHEDULE_DELAY": "200",
@@ -111,8 +111,9 @@ def test_service_exports_correlated_traces_logs_and_metrics(rest_config, tmp_pat
     assert resource["k8s.pod.name"] == "scoring-7d9f-abcde"
     assert resource["k8s.namespace.name"] == "models"
     assert resource["k8s.node.name"] == "node-1"
-    assert resource["host.ip"] == "10.1.2.3"
+    assert resource["host.ip"] == ["10.1.2.3"]  # string[] (semantic conventions)
     assert resource["host.name"]
+    assert uuid.UUID(resource["service.instance.id"])  # the SDK's service_instance detector, enabled by the distro
 
     for prediction_id, span in predictions.items():
         records = [log for log in received.logs if log["attributes"].get("ml.prediction.id") == prediction_id]
