@@ -56,7 +56,7 @@ def handled(collector: CollectorProcess, kind: str) -> float:
 def generate(endpoint: str, rate: float, seconds: float, pod_log: Path) -> dict[str, Any]:
     """Run the load generator (harness/load_generator.py) to its end; return its report."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    env |= {"POD_NAME": "bench-model", "POD_NAMESPACE": "ml", "PYTHONPATH": str(REPO_ROOT)}
+    env |= {"OTEL_RESOURCE_ATTRIBUTES": "k8s.pod.name=bench-model,k8s.namespace.name=ml", "PYTHONPATH": str(REPO_ROOT)}
     result = subprocess.run(
         [
             sys.executable,

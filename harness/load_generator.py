@@ -8,8 +8,8 @@ Run as a process (one per simulated pod)::
 Every prediction goes through :class:`otel_ml_logging.OTelLoggingDecorator` around a trivial
 ``MLModel`` (records "requested" and "created" plus a span, with ``ml.prediction.id`` =
 ``<id-prefix>-<n>``), exported by the plugin to ``--endpoint`` with the resource attribute
-``k8s.pod.name`` from ``POD_NAME`` (the downward API in a cluster). For the same request the
-process appends the line ``handled prediction <id>`` to ``--pod-log`` the way the container
+``k8s.pod.name`` from ``OTEL_RESOURCE_ATTRIBUTES`` (composed from the downward API in a cluster).
+For the same request the process appends the line ``handled prediction <id>`` to ``--pod-log`` the way the container
 runtime writes a container's stdout: CRI format (``<time> stdout F <line>``; every 10th line split
 into a partial ``P`` part and its final ``F`` part, as CRI-O/containerd do for long lines) or
 docker json-file (``{"log": ..., "stream": "stdout", "time": ...}``).

@@ -12,7 +12,7 @@ cluster whose data streams have one replica.
   down for ``SCALE_OUTAGE_SECONDS`` (default 20) under load, then returns and drains the backlog.
 - ``test_log_line_and_prediction_record_carry_the_pod_name``: for the same request, the pod's log
   line (named from the kubelet's log file path by the container parser, since there is no cluster
-  here for k8sattributes) and the plugin's record (named from POD_NAME, the downward API) both
+  here for k8sattributes) and the plugin's record (named by OTEL_RESOURCE_ATTRIBUTES, from the downward API) both
   reach Elasticsearch with the pod's name.
 
 Every record is counted per prediction id: each one exactly once (2 records, 1 span, 1 log line per

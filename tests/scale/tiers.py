@@ -98,8 +98,8 @@ def start_load(pod: Pod, endpoint: str, protocol: str, rate: float, seconds: flo
         cwd=REPO_ROOT,
         env={
             **{k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
-            "POD_NAME": pod.name,
-            "POD_NAMESPACE": NAMESPACE,
+            # what a manifest composes from the downward API (deploy/kubernetes/model-service.yaml)
+            "OTEL_RESOURCE_ATTRIBUTES": f"k8s.pod.name={pod.name},k8s.namespace.name={NAMESPACE}",
             "PYTHONPATH": str(REPO_ROOT),
         },
         stdout=subprocess.PIPE,
