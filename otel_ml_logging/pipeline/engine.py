@@ -35,8 +35,12 @@ class EngineSettings:
     """How much the engine holds and how often it wakes."""
 
     queue_size: int = 32768
-    wake_at: int = 256  # queued predictions that wake the worker before its next periodic drain
-    drain_interval: float = 0.05  # seconds
+    # Each wake-up costs the same (the thread switch, one HTTP request per signal, the metric
+    # counts) however few predictions it drains: rarely, in large batches, is what is cheap
+    # (bench/README.md, "Where the CPU goes"). Records still reach the collector within about
+    # drain_interval plus one request.
+    wake_at: int = 2048  # queued predictions that wake the worker before its next periodic drain
+    drain_interval: float = 0.5  # seconds
     shutdown_timeout: float = 30.0  # seconds the exit handler waits for the queue to drain
 
     @classmethod
