@@ -1,13 +1,16 @@
 """Metric points → the per-model instruments (see docs/telemetry.md); shared by both sinks.
 
-Metrics always go through the SDK's meter provider (there is no JSON fast path for them). The
-latency is recorded per prediction; the counts are added once per batch on the engine thread.
+Metrics always go through the SDK's meter provider (there is no JSON fast path for them). On the
+engine thread, a batch's counts and durations are added once per batch (the durations through
+:mod:`otel_ml_logging.export._fast_metrics`); on a request thread (:meth:`MetricRecorder.record`)
+each prediction goes to the instruments at once.
 """
 
 from __future__ import annotations
 
 from opentelemetry import metrics
 
+from otel_ml_logging.export._fast_metrics import HistogramBatch
 from otel_ml_logging.prediction import attributes as attr
 from otel_ml_logging.prediction.fields import Attributes
 from otel_ml_logging.prediction.telemetry import MetricPoint
@@ -37,6 +40,7 @@ class MetricRecorder:
             description="Duration of predict().",
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
         )
+        self._durations = HistogramBatch(self._duration)
         self._labels: dict[tuple[str, str, str], Attributes] = {}
         self._counts: dict[_CountKey, int] = {}
 
@@ -49,13 +53,14 @@ class MetricRecorder:
             self._errors.add(1, _error_labels(labels, point.error_type))
 
     def add(self, point: MetricPoint) -> None:
-        """Record the duration now, count the prediction at the next :meth:`flush` (the engine thread only)."""
-        self._duration.record(point.duration_s, self._labels_of(point.model_name, point.model_version, point.status))
+        """Count the prediction and its duration at the next :meth:`flush` (the engine thread only)."""
+        self._durations.add(point.duration_s, self._labels_of(point.model_name, point.model_version, point.status))
         key = (point.model_name, point.model_version, point.status, point.error_type)
         self._counts[key] = self._counts.get(key, 0) + 1
 
     def flush(self) -> None:
-        """Add the counts gathered by :meth:`add` to the counters."""
+        """Add the durations and counts gathered by :meth:`add` to the instruments."""
+        self._durations.flush()
         counts, self._counts = self._counts, {}
         for (model_name, model_version, status, error_type), count in counts.items():
             labels = self._labels_of(model_name, model_version, status)
