@@ -83,21 +83,28 @@ class JsonBatches:
         self._sender = self._start_sender()
 
     def add(self, span: JsonObject | None, records: list[JsonObject]) -> None:
-        """Buffer one prediction's span (if sampled) and records; hands off a batch when one is full.
+        """Buffer one prediction's span (if sampled) and records, as JSON objects; see :meth:`add_json`.
 
         Items that cannot be serialized are counted as failed; the prediction's other items and
         the rest of the batch go on.
         """
         span_json = self._serialize(self._traces, "spans", span) if span is not None else None
         records_json = self._serialize(self._logs, "log records", records) if records else None
+        self.add_json(span_json, records_json[1:-1] if records_json is not None else b"", len(records))
+
+    def add_json(self, span: bytes | None, records: bytes, record_count: int) -> None:
+        """Buffer one prediction's serialized span (None: not sampled) and records (comma-separated).
+
+        Hands off a batch when one is full.
+        """
         with self._lock:
             spans, batch = self._spans, self._records
-            if span_json is not None:
-                spans.fragments.append(span_json)
+            if span is not None:
+                spans.fragments.append(span)
                 spans.count += 1
-            if records_json is not None:
-                batch.fragments.append(records_json[1:-1])  # the list's items, without its brackets
-                batch.count += len(records)
+            if record_count and records:
+                batch.fragments.append(records)
+                batch.count += record_count
             full = spans.count >= MAX_BATCH or batch.count >= MAX_BATCH
         if full:
             self.flush()

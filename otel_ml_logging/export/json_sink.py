@@ -5,13 +5,17 @@ this sink writes the protocol's JSON mapping straight from
 :class:`~otel_ml_logging.prediction.telemetry.PredictionTelemetry` (ids in hex, 64-bit integers and
 times as strings) and decides nothing about their content. The SDK's sampler is applied here, since
 no SDK span is started. ``tests/plugin/export/test_sinks.py`` holds it to what the SDK sink produces.
+
+It writes bytes, not objects: each attribute group is serialized once per prediction (a model's
+and the code's groups once for all) and spliced into the span and every record that carries it,
+inside envelopes whose constant parts are serialized once (bench/README.md, "Where the CPU goes").
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
 
+import orjson
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, DEFAULT_ON, Sampler
 from opentelemetry.trace import SpanKind
 
@@ -31,6 +35,8 @@ _SPAN_KIND_INTERNAL = 1
 _STATUS_ERROR = 2
 _HAS_IS_REMOTE = 0x100
 _IS_REMOTE = 0x200
+_MAX_REMEMBERED = 256
+_dumps = orjson.dumps
 
 
 def plain_key_values(attributes: Attributes) -> list[JsonObject]:
@@ -57,13 +63,15 @@ class JsonSink:
         self._batches = batches
         self._metrics = metrics
         self._sampler = None if sampler is None or sampler is DEFAULT_ON or sampler is ALWAYS_ON else sampler
-        self._shared: dict[int, list[JsonObject]] = {}  # converted SharedAttributes, by id
-        self._alive: list[SharedAttributes] = []
+        self._shared: dict[int, bytes] = {}  # serialized SharedAttributes, by id
+        self._alive: list[SharedAttributes] = []  # ...kept alive, so that their ids stay theirs
+        self._record_heads: dict[tuple[int, str, str, str], bytes] = {}
+        self._names: dict[str, bytes] = {}
 
     def emit(self, telemetry: PredictionTelemetry) -> None:
         """Encode the prediction's span (when sampled) and records; add them to the next batch."""
-        span, records = self.encode(telemetry)
-        self._batches.add(span, records)
+        span, records = self.encode_json(telemetry)
+        self._batches.add_json(span, records, len(telemetry.records))
         if self._metrics is not None and telemetry.metric is not None:
             self._metrics.add(telemetry.metric)
 
@@ -73,18 +81,36 @@ class JsonSink:
             self._metrics.flush()
 
     def encode(self, telemetry: PredictionTelemetry) -> tuple[JsonObject | None, list[JsonObject]]:
-        """Return the OTLP JSON span (None when disabled or not sampled) and log records of one prediction."""
-        converted = self._shared.copy()  # and the groups the span and the records share: converted once
-        trace_id, span_id = f"{telemetry.trace_id:032x}", f"{telemetry.span_id:016x}"
+        """Return the OTLP JSON span (None when disabled or not sampled) and log records, as objects.
+
+        The objects are :meth:`encode_json`'s bytes read back: what is sent, for tests and tools.
+        """
+        span, records = self.encode_json(telemetry)
+        return (orjson.loads(span) if span is not None else None), orjson.loads(b"[" + records + b"]")
+
+    def encode_json(self, telemetry: PredictionTelemetry) -> tuple[bytes | None, bytes]:
+        """Return the span's JSON (None when disabled or not sampled) and the records' JSON, comma-separated."""
+        converted: dict[int, bytes] = {}  # this prediction's groups, shared by the span and the records
+        ids = b'"traceId":"%032x","spanId":"%016x"' % (telemetry.trace_id, telemetry.span_id)
+        tail = b'%s,"flags":%d}' % (ids, telemetry.trace_flags)
         observed = time.time_ns()
-        records = [
-            self._record(record, self._key_values(record.attributes, converted), observed, trace_id, span_id, telemetry)
-            for record in telemetry.records
-        ]
+        records = b",".join(
+            [
+                b'{"timeUnixNano":"%d","observedTimeUnixNano":"%d",%s"attributes":[%s],%s'
+                % (
+                    record.timestamp_ns,
+                    observed,
+                    self._record_head(record),
+                    self._attributes(record.attributes, converted),
+                    tail,
+                )
+                for record in telemetry.records
+            ]
+        )
         values = telemetry.span
         if values is None or not self._sampled(telemetry, values):
             return None, records
-        return self._span(values, self._key_values(values.attributes, converted), trace_id, span_id, telemetry), records
+        return self._span(values, self._attributes(values.attributes, converted), ids, telemetry), records
 
     def _sampled(self, telemetry: PredictionTelemetry, values: SpanValues) -> bool:
         if telemetry.parent is not None:
@@ -94,66 +120,73 @@ class JsonSink:
         decision = self._sampler.should_sample(None, telemetry.trace_id, values.name, SpanKind.INTERNAL)
         return bool(decision.decision.is_sampled())  # type: ignore[no-untyped-call]
 
-    def _key_values(self, groups: AttributeGroups, converted: dict[int, list[JsonObject]]) -> list[JsonObject]:
-        result: list[JsonObject] = []
+    def _attributes(self, groups: AttributeGroups, converted: dict[int, bytes]) -> bytes:
+        """Return the ``KeyValue`` list's items of disjoint groups, each group serialized once."""
+        parts = []
         for group in groups:
             if group:
-                kvs = converted.get(id(group))
-                if kvs is None:
-                    kvs = converted[id(group)] = plain_key_values(group)
-                    if type(group) is SharedAttributes and len(self._shared) < 256:
-                        self._shared[id(group)] = kvs  # a model's or the code's group: converted once for all
-                        self._alive.append(group)  # its id stays its own while it is remembered
-                result += kvs
-        return result
+                encoded = self._shared.get(id(group)) or converted.get(id(group))
+                if encoded is None:
+                    encoded = converted[id(group)] = _dumps(plain_key_values(group))[1:-1]
+                    if type(group) is SharedAttributes and len(self._shared) < _MAX_REMEMBERED:
+                        self._shared[id(group)] = encoded  # a model's or the code's group: once for all
+                        self._alive.append(group)
+                parts.append(encoded)
+        return b",".join(parts)
 
-    @staticmethod
-    def _span(
-        values: SpanValues, attributes: list[JsonObject], trace_id: str, span_id: str, telemetry: PredictionTelemetry
-    ) -> JsonObject:
+    def _record_head(self, record: RecordValues) -> bytes:
+        """Return the record's constant members (severity, body, event name), serialized once per kind."""
+        key = (record.severity_number, record.severity_text, record.body, record.event_name)
+        head = self._record_heads.get(key)
+        if head is None:
+            head = (
+                _dumps(
+                    {
+                        "severityNumber": record.severity_number,
+                        "severityText": record.severity_text,
+                        "body": {"stringValue": record.body},
+                        "eventName": record.event_name,
+                    }
+                )[1:-1]
+                + b","
+            )
+            if len(self._record_heads) < _MAX_REMEMBERED:
+                self._record_heads[key] = head
+        return head
+
+    def _span(self, values: SpanValues, attributes: bytes, ids: bytes, telemetry: PredictionTelemetry) -> bytes:
         parent = telemetry.parent
-        span: JsonObject = {
-            "traceId": trace_id,
-            "spanId": span_id,
-            "name": values.name,
-            "kind": _SPAN_KIND_INTERNAL,
-            "startTimeUnixNano": str(values.start_ns),
-            "endTimeUnixNano": str(values.end_ns),
-            "attributes": attributes,
-            "flags": telemetry.trace_flags
-            | _HAS_IS_REMOTE
-            | (_IS_REMOTE if parent is not None and parent.is_remote else 0),
-            "status": {}
+        flags = telemetry.trace_flags | _HAS_IS_REMOTE | (_IS_REMOTE if parent is not None and parent.is_remote else 0)
+        status = (
+            b"{}"
             if values.error_description is None
-            else {"code": _STATUS_ERROR, "message": values.error_description},
-        }
+            else _dumps({"code": _STATUS_ERROR, "message": values.error_description})
+        )
+        optional = b""
         if parent is not None:
-            span["parentSpanId"] = f"{parent.span_id:016x}"
+            optional += b',"parentSpanId":"%016x"' % parent.span_id
             if parent.trace_state:
-                span["traceState"] = parent.trace_state.to_header()
+                optional += b',"traceState":' + _dumps(parent.trace_state.to_header())
         if values.events:
-            span["events"] = [encode_event(e.name, e.timestamp_ns, e.attributes) for e in values.events]
-        return span
-
-    @staticmethod
-    def _record(
-        record: RecordValues,
-        attributes: list[JsonObject],
-        observed: int,
-        trace_id: str,
-        span_id: str,
-        telemetry: PredictionTelemetry,
-    ) -> JsonObject:
-        encoded: dict[str, Any] = {
-            "timeUnixNano": str(record.timestamp_ns),
-            "observedTimeUnixNano": str(observed),
-            "severityNumber": record.severity_number,
-            "severityText": record.severity_text,
-            "body": {"stringValue": record.body},
-            "eventName": record.event_name,
-            "attributes": attributes,
-            "traceId": trace_id,
-            "spanId": span_id,
-            "flags": telemetry.trace_flags,
-        }
-        return encoded
+            optional += b',"events":' + _dumps(
+                [encode_event(e.name, e.timestamp_ns, e.attributes) for e in values.events]
+            )
+        name = self._names.get(values.name)
+        if name is None:
+            name = _dumps(values.name)
+            if len(self._names) < _MAX_REMEMBERED:
+                self._names[values.name] = name
+        return (
+            b'{%s,"name":%s,"kind":%d,"startTimeUnixNano":"%d","endTimeUnixNano":"%d","attributes":[%s],"flags":%d,"status":%s%s}'
+            % (
+                ids,
+                name,
+                _SPAN_KIND_INTERNAL,
+                values.start_ns,
+                values.end_ns,
+                attributes,
+                flags,
+                status,
+                optional,
+            )
+        )
