@@ -3,12 +3,12 @@
 #   make test   everything CI runs: lint, type checks, Go tests, all pytest suites against the real components
 # Both install what they need on a fresh machine (Python venv, collector build, Elasticsearch, GELF decoders).
 
-.PHONY: demo test setup floors collector generate elasticsearch kafka gelf-decoders deploy-validators lint go-test pytest bench clean
+.PHONY: demo test setup floors collector generate elasticsearch kafka gelf-decoders nginx deploy-validators lint go-test pytest bench clean
 
 demo: setup collector elasticsearch
 	.venv/bin/python scripts/demo.py
 
-test: setup floors collector elasticsearch kafka gelf-decoders deploy-validators
+test: setup floors collector elasticsearch kafka gelf-decoders nginx deploy-validators
 	scripts/run-tests.sh
 
 setup:
@@ -32,6 +32,9 @@ kafka:
 
 gelf-decoders:
 	scripts/fetch-gelf-decoders.sh >/dev/null
+
+nginx:
+	scripts/fetch-nginx.sh >/dev/null
 
 deploy-validators: setup
 	scripts/fetch-deploy-validators.sh >/dev/null
