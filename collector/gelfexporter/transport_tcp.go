@@ -6,6 +6,7 @@ package gelfexporter // import "github.com/otel-ml-logging/otel-ml-logging/colle
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -17,6 +18,14 @@ import (
 
 // tcpWriteChunk is how many bytes are handed to the socket per write.
 const tcpWriteChunk = 64 << 10
+
+// tlsVerdictWait is how long a new TLS 1.3 connection waits for the server's verdict on the
+// client (certificate) before the first write. In TLS 1.3 the client's handshake completes
+// before the server has checked the client's certificate: a refusal ("certificate required",
+// "unknown certificate authority") arrives as an alert just after, and whatever was written
+// meanwhile is lost while counted as sent. GELF inputs never send data, so anything read in this
+// window is that alert (session tickets are consumed by crypto/tls). Paid once per connection.
+const tlsVerdictWait = 200 * time.Millisecond
 
 // tcpTransport sends NUL-terminated, uncompressed GELF frames over one reused TCP (or TLS)
 // connection. A broken connection is closed and re-dialled with exponential backoff; a
@@ -86,12 +95,44 @@ func (t *tcpTransport) connect(ctx context.Context) (net.Conn, error) {
 	} else {
 		conn, err = dialer.DialContext(ctx, "tcp", t.ep.hostPort)
 	}
+	if err == nil {
+		if tc, ok := conn.(*tls.Conn); ok {
+			if err = awaitTLSVerdict(tc, tlsVerdictWait); err != nil {
+				_ = conn.Close()
+			}
+		}
+	}
 	if err != nil {
 		t.failed(err)
 		return nil, err
 	}
 	t.conn = conn
 	return conn, nil
+}
+
+// awaitTLSVerdict reads from a fresh TLS 1.3 connection for up to wait: silence means the server
+// accepted the session; an alert or end-of-stream means it refused it (see tlsVerdictWait).
+func awaitTLSVerdict(conn *tls.Conn, wait time.Duration) error {
+	if conn.ConnectionState().Version != tls.VersionTLS13 {
+		return nil // TLS 1.2 and older: the handshake itself carries the server's verdict
+	}
+	if err := conn.SetReadDeadline(time.Now().Add(wait)); err != nil {
+		return err
+	}
+	var buf [1]byte
+	n, err := conn.Read(buf[:])
+	if derr := conn.SetReadDeadline(time.Time{}); derr != nil && err == nil {
+		return derr
+	}
+	var netErr net.Error
+	switch {
+	case err != nil && errors.As(err, &netErr) && netErr.Timeout():
+		return nil
+	case err != nil:
+		return fmt.Errorf("TLS session refused by the GELF peer: %w", err)
+	default:
+		return fmt.Errorf("GELF peer sent %d unexpected byte(s) after the TLS handshake", n)
+	}
 }
 
 // failed records a failure and pushes the next dial out by the (doubling) backoff delay.

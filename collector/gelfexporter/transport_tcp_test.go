@@ -147,3 +147,32 @@ func TestTLS(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "certificate")
 }
+
+// TLS 1.3 completes the client's handshake before the server checks the client certificate: a
+// server that requires one refuses with an alert afterwards. The exporter must report that as an
+// error (the batch is retried) instead of writing into the refused session and counting it sent.
+func TestTLS13ClientCertificateRequired(t *testing.T) {
+	cert, caPEM := selfSignedCert(t)
+	pool := x509.NewCertPool()
+	require.True(t, pool.AppendCertsFromPEM(caPEM))
+	srv := newTCPServer(t, "127.0.0.1:0", &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		MinVersion:   tls.VersionTLS13,
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    pool,
+	})
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(caFile, caPEM, 0o600))
+
+	cfg := testConfig("tls://" + srv.addr())
+	cfg.TLS.CAFile = caFile // trusts the server, presents no client certificate
+	exp := startExporter(t, cfg, nopSettings())
+	err := exp.ConsumeLogs(context.Background(), testLogs(2, numbered("no client cert")))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "certificate required")
+	select {
+	case m := <-srv.messages:
+		t.Fatalf("the server decoded a message from a refused session: %v", m)
+	case <-time.After(300 * time.Millisecond):
+	}
+}

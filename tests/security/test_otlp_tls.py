@@ -112,7 +112,12 @@ def client_env(stack: Stack, protocol: str, service: str, **overrides: str | Non
 def run_app(env: dict[str, str]) -> tuple[dict[str, list[int]], subprocess.CompletedProcess[str]]:
     """Run the service; return its delivery counters ``{signal: [accepted, exported, lost]}`` and the process."""
     completed = subprocess.run(
-        [sys.executable, "-c", APP, str(PREDICTIONS)], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=90
+        [sys.executable, "-c", APP, str(PREDICTIONS)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
     )
     assert completed.returncode == 0, completed.stderr
     line = next(line for line in completed.stdout.splitlines() if line.startswith("DELIVERY "))
@@ -188,3 +193,13 @@ def test_refused_without_valid_certificate_or_token(stack: Stack, protocol: str,
     # the plugin counts what the collector refused as lost (failed, or still queued when it gave up)
     assert all(exported == 0 and lost == accepted > 0 for accepted, exported, lost in delivery.values()), delivery
     assert_token_absent(stack, completed)
+
+
+def test_auth_overlay_keeps_the_base_extensions() -> None:
+    """config.auth.yaml replaces service.extensions (a list), so it must repeat the base file's."""
+    import yaml
+
+    base = yaml.safe_load((COLLECTOR / "config.yaml").read_text(encoding="utf-8"))["service"]["extensions"]
+    auth = yaml.safe_load((COLLECTOR / "config.auth.yaml").read_text(encoding="utf-8"))["service"]["extensions"]
+    assert auth[: len(base)] == base
+    assert "bearertokenauth/otlp" in auth
