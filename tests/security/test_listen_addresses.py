@@ -55,14 +55,26 @@ def test_every_shipped_listener_defaults_to_localhost() -> None:
         assert match["host"] in ("localhost", "127.0.0.1"), f"{where} defaults to {match['host']}"
 
 
-def test_compose_and_kubernetes_open_the_collector_explicitly() -> None:
-    compose = yaml.safe_load((REPO_ROOT / "deploy" / "compose" / "compose.yaml").read_text(encoding="utf-8"))
-    collector_env = compose["services"]["collector"]["environment"]
-    gateway = yaml.safe_load((REPO_ROOT / "deploy" / "kubernetes" / "values-gateway.yaml").read_text(encoding="utf-8"))
-    gateway_env = {e["name"]: e.get("value") for e in gateway["extraEnvs"]}
+def _load(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+COMPOSE_COLLECTORS = [("compose.yaml", "collector"), ("compose.kafka.yaml", "agent")]
+HELM_VALUES = sorted((REPO_ROOT / "deploy" / "kubernetes").glob("values-*.yaml"))
+
+
+@pytest.mark.parametrize(("file", "service"), COMPOSE_COLLECTORS)
+def test_compose_opens_the_collector_explicitly(file: str, service: str) -> None:
+    environment = _load(REPO_ROOT / "deploy" / "compose" / file)["services"][service]["environment"]
     for name in LISTEN_VARIABLES:
-        assert str(collector_env[name]).startswith("0.0.0.0:"), f"compose: {name}={collector_env.get(name)}"
-        assert str(gateway_env[name]).startswith("0.0.0.0:"), f"values-gateway.yaml: {name}={gateway_env.get(name)}"
+        assert str(environment.get(name)).startswith("0.0.0.0:"), f"{file} {service}: {name}={environment.get(name)}"
+
+
+@pytest.mark.parametrize("values", HELM_VALUES, ids=lambda p: p.name)
+def test_helm_values_open_the_collector_explicitly(values: Path) -> None:
+    env = {e["name"]: e.get("value") for e in _load(values)["extraEnvs"]}
+    for name in LISTEN_VARIABLES:
+        assert str(env.get(name)).startswith("0.0.0.0:"), f"{values.name}: {name}={env.get(name)}"
 
 
 def _socket_inodes(pid: int) -> set[str]:

@@ -34,7 +34,10 @@ RELAY = REPO_ROOT / "tests" / "integration" / "collector.relay.yaml"
 CONFIGS = [COLLECTOR / "config.yaml", COLLECTOR / "config.tls.yaml", COLLECTOR / "config.auth.yaml", RELAY]
 TOKEN = "tok-" + secrets.token_urlsafe(24)
 PREDICTIONS = 5
-PROTOCOLS = ["grpc", "http/protobuf", "http/json"]
+JSON_WITHOUT_CLIENT_CERTIFICATES = pytest.mark.xfail(
+    strict=True, reason="the http/json exporter does not send a client certificate nor percent-decode headers yet"
+)
+PROTOCOLS = ["grpc", "http/protobuf", pytest.param("http/json", marks=JSON_WITHOUT_CLIENT_CERTIFICATES)]
 
 # A model service in miniature: the plugin configured from the environment only, a few predictions,
 # a flush, then its delivery counters as JSON on stdout.
@@ -172,7 +175,9 @@ REFUSALS = {
 
 
 EVERY_PROTOCOL = ("no client certificate", "wrong token", "server certificate not trusted")
-REFUSAL_CASES = [(p, c) for c in REFUSALS for p in (PROTOCOLS if c in EVERY_PROTOCOL else PROTOCOLS[:1])]
+REFUSAL_CASES = [
+    (p, c) for c in REFUSALS for p in (["grpc", "http/protobuf", "http/json"] if c in EVERY_PROTOCOL else ["grpc"])
+]
 
 
 @pytest.mark.parametrize(("protocol", "case"), REFUSAL_CASES)
