@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +14,7 @@ from opentelemetry.sdk.resources import Resource
 from otel_ml_logging.export.http_client import OTLPHttpClient
 from otel_ml_logging.export.json_batches import JsonBatches
 from otel_ml_logging.pipeline.delivery import DeliveryStats
+from otel_ml_logging.pipeline.engine import Engine, EngineSettings
 
 
 class _Receiver(http.server.BaseHTTPRequestHandler):
@@ -98,3 +100,20 @@ def test_an_unserializable_prediction_fails_alone_and_is_counted(receiver):
     assert len(records) == 3  # the bad prediction's records were fine and went on
     spans_delivery = stats.snapshot()["spans"]
     assert (spans_delivery.accepted, spans_delivery.exported, spans_delivery.failed) == (3, 2, 1)
+
+
+def test_records_reach_the_receiver_within_the_drain_interval_without_a_flush(receiver):
+    url, bodies = receiver
+    settings = EngineSettings()
+    engine = Engine(settings)
+    exporter = _exporter(url, DeliveryStats())
+    engine.add_drain_hook(exporter.flush)  # as the JSON path does: one request per signal per drain
+    submitted = time.monotonic()
+    engine.submit(lambda n: exporter.add(None, [_record(n)]), 7)
+    while not bodies and time.monotonic() - submitted < settings.drain_interval + 5:
+        time.sleep(0.01)
+    arrived = time.monotonic() - submitted
+    assert [path for path, _ in bodies] == ["/v1/logs"]
+    assert arrived < settings.drain_interval + 1.5  # records are delivered within 2 s of the prediction
+    engine.shutdown(5)
+    exporter.shutdown(5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from otel_ml_logging.pipeline.engine import Engine, EngineSettings
 
@@ -35,3 +36,46 @@ def test_full_engine_queue_drops_the_newest_and_counts():
     engine.shutdown(5)
     assert emitted == [0, 1, 2, 3]
     assert engine.accepted == 4
+
+
+def test_a_prediction_waits_for_the_periodic_drain_not_for_a_wake_up_of_its_own():
+    settings = EngineSettings()
+    engine = Engine(settings)
+    handled, hooked = threading.Event(), threading.Event()
+    engine.add_drain_hook(lambda: hooked.set() if handled.is_set() else None)
+    submitted = time.monotonic()
+    assert engine.submit(lambda facts: handled.set(), 1)
+    assert handled.wait(settings.drain_interval + 5)
+    waited = time.monotonic() - submitted
+    assert hooked.wait(5)  # the batch's hooks (post the JSON batch, add the metrics) ran after it
+    # the worker's first periodic wake-up is drain_interval after it started, just before the submit
+    assert settings.drain_interval / 2 < waited < settings.drain_interval + 5
+    engine.shutdown(5)
+
+
+def test_wake_at_queued_predictions_wake_the_worker_before_the_periodic_drain():
+    engine = Engine(EngineSettings(wake_at=100, drain_interval=60))
+    handled: list[int] = []
+    done = threading.Event()
+    started = time.monotonic()
+    for n in range(100):
+        engine.submit(lambda facts: (handled.append(facts), len(handled) == 100 and done.set()), n)
+    assert done.wait(10)
+    assert time.monotonic() - started < 10  # long before the periodic drain (60 s)
+    assert handled == list(range(100))
+    engine.shutdown(5)
+
+
+def test_shutdown_handles_everything_queued_then_runs_the_hooks_without_waiting_for_the_drain():
+    engine = Engine(EngineSettings(drain_interval=60))
+    events: list[str] = []
+    engine.add_drain_hook(lambda: events.append("drain"))
+    engine.add_shutdown_hook(lambda: events.append("shutdown"))
+    for n in range(10):
+        engine.submit(lambda facts: events.append(f"prediction {facts}"), n)
+    started = time.monotonic()
+    engine.shutdown(10)
+    assert time.monotonic() - started < 10  # long before the periodic drain (60 s)
+    assert events[:10] == [f"prediction {n}" for n in range(10)]
+    assert events[10] == "drain"
+    assert events[-1] == "shutdown"
