@@ -1,7 +1,11 @@
 """A small OTLP/HTTP client: one keep-alive connection, bounded jittered retries, Retry-After.
 
 Retries only transient outcomes (connection errors, 429, 502, 503, 504) and stops waiting as
-soon as :meth:`OTLPHttpClient.shutdown` is called.
+soon as :meth:`OTLPHttpClient.shutdown` is called. A TLS refusal (the server's certificate not
+trusted, or the server refusing ours) is not transient: that request fails at once.
+
+TLS (``https://``): ``certificate_file`` is the CA bundle that verifies the server (default: the
+system's), ``client_certificate_file`` and ``client_key_file`` the certificate presented for mTLS.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ class OTLPHttpClient:
         compression: str | None,
         max_attempts: int = 5,
         certificate_file: str | None = None,
+        client_certificate_file: str | None = None,
+        client_key_file: str | None = None,
     ) -> None:
         """Prepare the connection settings; nothing is connected until the first export."""
         parsed = urllib.parse.urlsplit(url)
@@ -47,7 +53,9 @@ class OTLPHttpClient:
         self._compression = compression
         self._timeout = timeout
         self._max_attempts = max_attempts
-        self._ssl_context = ssl.create_default_context(cafile=certificate_file) if self._https else None
+        self._ssl_context = (
+            tls_context(certificate_file, client_certificate_file, client_key_file) if self._https else None
+        )
         self._connection: http.client.HTTPConnection | None = None
         self._shutdown = threading.Event()
 
@@ -68,6 +76,9 @@ class OTLPHttpClient:
             except (OSError, http.client.HTTPException) as error:
                 self._close()
                 outcome = f"{type(error).__name__}: {error}"
+                if _tls_refusal(error):
+                    _logger.debug("OTLP %s: TLS refused: %s (not retried)", self.url, outcome)
+                    return False
             else:
                 if 200 <= status < 300:
                     return True
@@ -107,6 +118,48 @@ class OTLPHttpClient:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def tls_context(
+    certificate_file: str | None, client_certificate_file: str | None, client_key_file: str | None
+) -> ssl.SSLContext:
+    """Build a verifying client context; a file that cannot be loaded is left out with one warning naming it.
+
+    Telemetry must not stop the service from starting: without the CA the server's certificate is
+    checked against the system's CAs, without the client certificate a server requiring one refuses
+    the connection; either way the delivery report counts what could not be sent.
+    """
+    try:
+        context = ssl.create_default_context(cafile=certificate_file)
+    except (OSError, ssl.SSLError) as error:
+        _logger.warning(
+            "OTLP certificate file %r cannot be used (%s); verifying with the system's CAs", certificate_file, error
+        )
+        context = ssl.create_default_context()
+    if client_certificate_file:
+        try:
+            context.load_cert_chain(client_certificate_file, client_key_file)
+        except (OSError, ssl.SSLError) as error:
+            _logger.warning(
+                "OTLP client certificate %r / key %r cannot be used (%s); connecting without one",
+                client_certificate_file,
+                client_key_file,
+                error,
+            )
+    elif client_key_file:
+        _logger.warning("OTLP client key %r given without a client certificate; ignored", client_key_file)
+    return context
+
+
+def _tls_refusal(error: BaseException) -> bool:
+    """Tell whether a retry cannot fix ``error``: a certificate verification failure or an alert from the peer."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return True
+    return (
+        isinstance(error, ssl.SSLError)
+        and "ALERT" in str(error.reason or "")
+        and "CLOSE_NOTIFY" not in str(error.reason)
+    )
 
 
 def _parse_retry_after(value: str | None) -> float | None:

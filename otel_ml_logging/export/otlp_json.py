@@ -8,7 +8,9 @@ costs tens, which is what lets one process deliver every prediction's telemetry 
 
 from __future__ import annotations
 
+import logging
 import os
+import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -21,6 +23,8 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from otel_ml_logging.export.http_client import OTLPHttpClient
 from otel_ml_logging.export.json_encoding import encode_logs, encode_spans
 
+_logger = logging.getLogger(__name__)
+
 DEFAULT_ENDPOINT = "http://localhost:4318"
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
@@ -29,12 +33,23 @@ def _setting(signal: str, name: str, environ: Mapping[str, str]) -> str | None:
     return environ.get(f"OTEL_EXPORTER_OTLP_{signal}_{name}") or environ.get(f"OTEL_EXPORTER_OTLP_{name}")
 
 
-def _parse_headers(raw: str | None) -> dict[str, str]:
+def parse_headers(raw: str | None, variable: str = "OTEL_EXPORTER_OTLP_HEADERS") -> dict[str, str]:
+    """Parse ``name=value,name=value`` as the SDK's exporters do: names lower-cased, both percent-decoded.
+
+    ``Authorization=Bearer%20abc`` gives ``{"authorization": "Bearer abc"}``; values may contain ``=``.
+    An entry without ``=`` is ignored with one warning that names its position, never its text
+    (it may hold a credential).
+    """
     headers: dict[str, str] = {}
-    for pair in (raw or "").split(","):
-        key, sep, value = pair.partition("=")
-        if sep and key.strip():
-            headers[key.strip()] = value.strip()
+    for position, entry in enumerate((raw or "").split(","), start=1):
+        if not entry.strip():
+            continue
+        name, sep, value = entry.partition("=")
+        name = urllib.parse.unquote(name).strip().lower()
+        if not sep or not name:
+            _logger.warning("%s: entry %d is not name=value; ignored (its text is not logged)", variable, position)
+            continue
+        headers[name] = urllib.parse.unquote(value).strip()
     return headers
 
 
@@ -47,12 +62,19 @@ def client_from_env(
     if url is None:
         url = (environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/") + path
     timeout = overrides.pop("timeout", None) or float(_setting(signal, "TIMEOUT", environ) or DEFAULT_TIMEOUT_SECONDS)
+    headers_variable = f"OTEL_EXPORTER_OTLP_{signal}_HEADERS"
+    if headers_variable not in environ:
+        headers_variable = "OTEL_EXPORTER_OTLP_HEADERS"
     return OTLPHttpClient(
         url,
-        headers=overrides.pop("headers", None) or _parse_headers(_setting(signal, "HEADERS", environ)),
+        headers=overrides.pop("headers", None) or parse_headers(environ.get(headers_variable), headers_variable),
         timeout=timeout,
         compression=overrides.pop("compression", None) or _setting(signal, "COMPRESSION", environ),
-        certificate_file=_setting(signal, "CERTIFICATE", environ),
+        certificate_file=overrides.pop("certificate_file", None) or _setting(signal, "CERTIFICATE", environ),
+        client_certificate_file=(
+            overrides.pop("client_certificate_file", None) or _setting(signal, "CLIENT_CERTIFICATE", environ)
+        ),
+        client_key_file=overrides.pop("client_key_file", None) or _setting(signal, "CLIENT_KEY", environ),
         **overrides,
     )
 

@@ -34,10 +34,7 @@ RELAY = REPO_ROOT / "tests" / "integration" / "collector.relay.yaml"
 CONFIGS = [COLLECTOR / "config.yaml", COLLECTOR / "config.tls.yaml", COLLECTOR / "config.auth.yaml", RELAY]
 TOKEN = "tok-" + secrets.token_urlsafe(24)
 PREDICTIONS = 5
-JSON_WITHOUT_CLIENT_CERTIFICATES = pytest.mark.xfail(
-    strict=True, reason="the http/json exporter does not send a client certificate nor percent-decode headers yet"
-)
-PROTOCOLS = ["grpc", "http/protobuf", pytest.param("http/json", marks=JSON_WITHOUT_CLIENT_CERTIFICATES)]
+PROTOCOLS = ["grpc", "http/protobuf", "http/json"]
 
 # A model service in miniature: the plugin configured from the environment only, a few predictions,
 # a flush, then its delivery counters as JSON on stdout.
