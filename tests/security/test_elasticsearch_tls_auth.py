@@ -88,7 +88,7 @@ def test_records_reach_elasticsearch_through_tls_and_auth(
     with run_collector(CONFIGS, es_env(es_proxy, pki, CREDENTIALS[auth]), tmp_path / "storage") as collector:
         send(collector, run_id)
         indexed = count_run(elasticsearch, run_id, RECORDS)
-        log = collector.log_text()
+        log = collector.log_text() + collector.metrics_text()
     print(f"\n{auth}: {indexed}/{RECORDS} records indexed through nginx (TLS + {auth})")
     assert indexed == RECORDS
     bulk = bulk_entries(es_proxy, seen)

@@ -18,6 +18,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -138,6 +139,7 @@ def assert_token_absent(stack: Stack, completed: subprocess.CompletedProcess[str
         "the service's stdout": completed.stdout,
         "the service's stderr": completed.stderr,
         "the collector's log": stack.collector.log_text(),
+        "the collector's own metrics": stack.collector.metrics_text(),
         "the relayed telemetry": telemetry,
     }.items():
         assert TOKEN not in text, f"the bearer token appears in {where}"
@@ -205,3 +207,38 @@ def test_auth_overlay_keeps_the_base_extensions() -> None:
     auth = yaml.safe_load((COLLECTOR / "config.auth.yaml").read_text(encoding="utf-8"))["service"]["extensions"]
     assert auth[: len(base)] == base
     assert "bearertokenauth/otlp" in auth
+
+
+@pytest.mark.parametrize(
+    ("overlay", "env", "message"),
+    [
+        (
+            "config.tls.yaml",
+            {"OTLP_TLS_CERT_FILE": "/nonexistent/server.crt", "OTLP_TLS_KEY_FILE": "/nonexistent/server.key"},
+            'failed to start "otlp" receiver: failed to load TLS config: failed to load TLS cert and key: '
+            "open /nonexistent/server.crt",
+        ),
+        (
+            "config.auth.yaml",
+            {"OTLP_BEARER_TOKEN_FILE": "/nonexistent/tokens"},
+            'failed to start extensions: failed to read credentials file "/nonexistent/tokens"',
+        ),
+    ],
+)
+def test_a_missing_tls_or_token_file_stops_start_up_naming_it(
+    collector_binary: Path, tmp_path: Path, overlay: str, env: dict[str, str], message: str
+) -> None:
+    full_env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("OTLP_", "HEALTH_CHECK", "COLLECTOR_"))},
+        "OTLP_GRPC_ENDPOINT": "127.0.0.1:0",
+        "OTLP_HTTP_ENDPOINT": "127.0.0.1:0",
+        "HEALTH_CHECK_ENDPOINT": "127.0.0.1:0",
+        "COLLECTOR_METRICS_PORT": "0",
+        "COLLECTOR_STORAGE_DIR": str(tmp_path),
+        **env,
+    }
+    configs = [COLLECTOR / "config.yaml", COLLECTOR / overlay, COLLECTOR / "config.debug.yaml"]
+    args = [str(collector_binary)] + [f"--config={path}" for path in configs]
+    completed = subprocess.run(args, env=full_env, capture_output=True, text=True, timeout=30)
+    assert completed.returncode != 0
+    assert message in completed.stderr
