@@ -21,7 +21,7 @@ from opentelemetry.trace import TraceFlags
 
 from otel_ml_logging.capture.lines import ParsedEntry, stream_attributes
 from otel_ml_logging.export.http_client import OTLPHttpClient
-from otel_ml_logging.export.json_encoding import key_values
+from otel_ml_logging.export.json_encoding import key_values, log_record_json
 from otel_ml_logging.export.otlp_json import client_from_env
 
 SCOPE_NAME = "otel_ml_logging.capture"
@@ -71,22 +71,17 @@ _ENCODED_STREAM_ATTRIBUTES = {id(shared): key_values(shared) for shared in map(s
 
 def _json_record(entry: Entry) -> dict[str, Any]:
     parsed = entry.parsed
-    time_ns = str(entry.time_ns)
     attributes = parsed.attributes
-    record: dict[str, Any] = {
-        "timeUnixNano": time_ns,
-        "observedTimeUnixNano": time_ns,
-        "severityNumber": parsed.severity_number.value,
-        "body": {"stringValue": parsed.body},
-        "attributes": _ENCODED_STREAM_ATTRIBUTES.get(id(attributes)) or key_values(attributes),
-    }
-    if parsed.severity_text:
-        record["severityText"] = parsed.severity_text
-    if parsed.trace_id:
-        record["traceId"] = f"{parsed.trace_id:032x}"
-        if parsed.span_id:
-            record["spanId"] = f"{parsed.span_id:016x}"
-    return record
+    return log_record_json(
+        entry.time_ns,
+        entry.time_ns,
+        _ENCODED_STREAM_ATTRIBUTES.get(id(attributes)) or key_values(attributes),
+        severity_number=parsed.severity_number.value,
+        severity_text=parsed.severity_text,
+        body={"stringValue": parsed.body},
+        trace_id=parsed.trace_id or 0,
+        span_id=(parsed.span_id or 0) if parsed.trace_id else 0,
+    )
 
 
 class ExporterSink:

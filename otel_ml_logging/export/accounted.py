@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from opentelemetry.sdk._logs import ReadWriteLogRecord
-from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter, LogRecordExportResult
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExportResult
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExportResult
 
 from otel_ml_logging.pipeline.delivery import DeliveryStats, ReportsDelivery
 
@@ -52,69 +52,54 @@ class _AccountingExporter(Generic[Result]):
 
 
 class _Accounted:
-    """Intake counting and the shutdown order shared by both processors."""
+    """What both processors share: the accounting exporter, intake counting and the shutdown order.
 
-    _stats: DeliveryStats
-    _stopping: bool
-    _upstream: Upstream | None
+    Mixed in before the SDK's processor, whose ``__init__``, ``shutdown`` and hooks it extends.
+    """
 
-    def _count(self, signal: str) -> None:
+    signal = ""  # "spans" | "log records"
+
+    def __init__(self, exporter: Any, stats: DeliveryStats, upstream: Upstream | None = None, **options: Any) -> None:
+        """Count for ``exporter`` (batching: ``OTEL_BSP_*``/``OTEL_BLRP_*``, ``options``); ``upstream`` at shutdown."""
+        results: tuple[Any, Any] = (SpanExportResult.SUCCESS, SpanExportResult.FAILURE)
+        if self.signal != "spans":
+            results = (LogRecordExportResult.SUCCESS, LogRecordExportResult.FAILURE)
+        super().__init__(_AccountingExporter(exporter, stats, self.signal, *results), **options)  # type: ignore[call-arg]
+        self._stats, self._stopping, self._upstream = stats, False, upstream
+        if isinstance(exporter, ReportsDelivery):  # its export() only queues: it reports what it really sent
+            stats.track_exporter(exporter)
+
+    def _count(self) -> None:
         if not self._stopping:  # what is emitted once shutdown has begun (the report itself) is not counted
-            self._stats.accepted(signal)
+            self._stats.accepted(self.signal)
 
-    def _shutdown_after_upstream(self, shutdown: Callable[[], object]) -> None:
-        """Let the engine hand over what it holds, flush and stop, then report delivery and loss."""
+    def shutdown(self) -> None:
+        """Let the engine hand over what it holds, flush and stop, then report what was delivered and lost."""
         if self._upstream is not None:
             self._upstream()
         self._stopping = True
-        shutdown()
+        super().shutdown()  # type: ignore[misc]
         self._stats.log_report()
-
-
-def _accounting(exporter: Any, stats: DeliveryStats, signal: str) -> Any:
-    if signal == "spans":
-        return _AccountingExporter(exporter, stats, signal, SpanExportResult.SUCCESS, SpanExportResult.FAILURE)
-    return _AccountingExporter(exporter, stats, signal, LogRecordExportResult.SUCCESS, LogRecordExportResult.FAILURE)
 
 
 class AccountedBatchSpanProcessor(_Accounted, BatchSpanProcessor):
     """A BatchSpanProcessor whose intake and export outcomes are counted in ``stats``."""
 
-    def __init__(
-        self, exporter: SpanExporter, stats: DeliveryStats, upstream: Upstream | None = None, **options: Any
-    ) -> None:
-        """Count for ``exporter`` (batching: ``OTEL_BSP_*`` or ``options``); ``upstream`` first at shutdown."""
-        super().__init__(_accounting(exporter, stats, "spans"), **options)
-        self._stats, self._stopping, self._upstream = stats, False, upstream
+    signal = "spans"
 
     def on_end(self, span: ReadableSpan) -> None:
         """Count a sampled span, then queue it (or drop it when the queue is full)."""
         if span.context is not None and span.context.trace_flags.sampled:
-            self._count("spans")
+            self._count()
         super().on_end(span)
-
-    def shutdown(self) -> None:
-        """Flush, stop, and report what was delivered and lost."""
-        self._shutdown_after_upstream(super().shutdown)
 
 
 class AccountedBatchLogRecordProcessor(_Accounted, BatchLogRecordProcessor):
     """A BatchLogRecordProcessor whose intake and export outcomes are counted in ``stats``."""
 
-    def __init__(
-        self, exporter: LogRecordExporter, stats: DeliveryStats, upstream: Upstream | None = None, **options: Any
-    ) -> None:
-        """Count for ``exporter`` (batching: ``OTEL_BLRP_*`` or ``options``); ``upstream`` first at shutdown."""
-        super().__init__(_accounting(exporter, stats, "log records"), **options)
-        self._stats, self._stopping, self._upstream = stats, False, upstream
-        if isinstance(exporter, ReportsDelivery):  # its export() only queues: it reports what it really sent
-            stats.track_exporter(exporter)
+    signal = "log records"
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         """Count a record, then queue it (or drop it when the queue is full)."""
-        self._count("log records")
+        self._count()
         super().on_emit(log_record)
-
-    def shutdown(self) -> None:
-        """Flush, stop, and report what was delivered and lost."""
-        self._shutdown_after_upstream(super().shutdown)

@@ -164,22 +164,51 @@ def encode_logs(records: Sequence[ReadableLogRecord]) -> JsonObject:
 def encode_log(readable: ReadableLogRecord) -> JsonObject:
     """Encode one log record."""
     record = readable.log_record
+    return log_record_json(
+        record.timestamp or 0,
+        record.observed_timestamp or 0,
+        key_values(record.attributes),
+        severity_number=record.severity_number.value if record.severity_number is not None else None,
+        severity_text=record.severity_text,
+        body=any_value(record.body) if record.body is not None else None,
+        event_name=record.event_name,
+        trace_id=record.trace_id or 0,
+        span_id=record.span_id or 0,
+        flags=int(record.trace_flags or 0),
+    )
+
+
+def log_record_json(
+    timestamp_ns: int,
+    observed_ns: int,
+    attributes: list[JsonObject],
+    *,
+    severity_number: int | None = None,
+    severity_text: str | None = None,
+    body: JsonObject | None = None,
+    event_name: str | None = None,
+    trace_id: int = 0,
+    span_id: int = 0,
+    flags: int | None = None,
+) -> JsonObject:
+    """One OTLP JSON ``LogRecord`` from its fields (attributes already encoded); empty fields are left out."""
     encoded: JsonObject = {
-        "timeUnixNano": str(record.timestamp or 0),
-        "observedTimeUnixNano": str(record.observed_timestamp or 0),
-        "attributes": key_values(record.attributes),
+        "timeUnixNano": str(timestamp_ns),
+        "observedTimeUnixNano": str(observed_ns),
+        "attributes": attributes,
     }
-    if record.severity_number is not None:
-        encoded["severityNumber"] = record.severity_number.value
-    if record.severity_text:
-        encoded["severityText"] = record.severity_text
-    if record.body is not None:
-        encoded["body"] = any_value(record.body)
-    if record.event_name:
-        encoded["eventName"] = record.event_name
-    if record.trace_id:
-        encoded["traceId"] = f"{record.trace_id:032x}"
-    if record.span_id:
-        encoded["spanId"] = f"{record.span_id:016x}"
-        encoded["flags"] = int(record.trace_flags or 0)
+    if severity_number is not None:
+        encoded["severityNumber"] = severity_number
+    if severity_text:
+        encoded["severityText"] = severity_text
+    if body is not None:
+        encoded["body"] = body
+    if event_name:
+        encoded["eventName"] = event_name
+    if trace_id:
+        encoded["traceId"] = f"{trace_id:032x}"
+    if span_id:
+        encoded["spanId"] = f"{span_id:016x}"
+        if flags is not None:
+            encoded["flags"] = flags
     return encoded

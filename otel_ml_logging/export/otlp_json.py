@@ -79,14 +79,18 @@ def client_from_env(
     )
 
 
-class _OTLPJsonSender:
-    """What both exporters share: the client, the shutdown flag, encode-then-post."""
+class _OTLPJsonExporter:
+    """What both exporters share: the client, the shutdown flag, encode-then-post, nothing buffered."""
 
-    def __init__(self, signal: str, path: str, overrides: dict[str, Any]) -> None:
-        self._client = client_from_env(signal, path, **overrides)
+    signal = ""  # TRACES | LOGS: which OTEL_EXPORTER_OTLP_<SIGNAL>_* settings apply
+    path = ""  # the URL path appended to OTEL_EXPORTER_OTLP_ENDPOINT
+
+    def __init__(self, **overrides: Any) -> None:
+        """Configure from the environment; keyword arguments (endpoint, headers, timeout, compression) win."""
+        self._client = client_from_env(self.signal, self.path, **overrides)
         self._shutdown = False
 
-    def send(self, body: Callable[[], Any]) -> bool:
+    def _send(self, body: Callable[[], Any]) -> bool:
         """Encode with orjson and post; False (never an exception) when encoding or delivery fails."""
         if self._shutdown:
             return False
@@ -97,47 +101,31 @@ class _OTLPJsonSender:
         return self._client.post(encoded)
 
     def shutdown(self) -> None:
+        """Stop; idempotent."""
         self._shutdown = True
         self._client.shutdown()
 
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Nothing is buffered here."""
+        return True
 
-class OTLPJsonSpanExporter(SpanExporter):
+
+class OTLPJsonSpanExporter(_OTLPJsonExporter, SpanExporter):
     """Export spans to ``/v1/traces`` as OTLP JSON."""
 
-    def __init__(self, **overrides: Any) -> None:
-        """Configure from the environment; keyword arguments (endpoint, headers, timeout, compression) win."""
-        self._sender = _OTLPJsonSender("TRACES", "/v1/traces", overrides)
+    signal, path = "TRACES", "/v1/traces"
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         """Encode and send; FAILURE (never an exception) when encoding or delivery fails."""
-        ok = self._sender.send(lambda: encode_spans(spans))
-        return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
-
-    def shutdown(self) -> None:
-        """Stop; idempotent."""
-        self._sender.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Nothing is buffered here."""
-        return True
+        return SpanExportResult.SUCCESS if self._send(lambda: encode_spans(spans)) else SpanExportResult.FAILURE
 
 
-class OTLPJsonLogRecordExporter(LogRecordExporter):
+class OTLPJsonLogRecordExporter(_OTLPJsonExporter, LogRecordExporter):
     """Export log records to ``/v1/logs`` as OTLP JSON."""
 
-    def __init__(self, **overrides: Any) -> None:
-        """Configure from the environment; keyword arguments (endpoint, headers, timeout, compression) win."""
-        self._sender = _OTLPJsonSender("LOGS", "/v1/logs", overrides)
+    signal, path = "LOGS", "/v1/logs"
 
     def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
         """Encode and send; FAILURE (never an exception) when encoding or delivery fails."""
-        ok = self._sender.send(lambda: encode_logs(batch))
+        ok = self._send(lambda: encode_logs(batch))
         return LogRecordExportResult.SUCCESS if ok else LogRecordExportResult.FAILURE
-
-    def shutdown(self) -> None:
-        """Stop; idempotent."""
-        self._sender.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Nothing is buffered here."""
-        return True

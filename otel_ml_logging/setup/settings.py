@@ -13,9 +13,12 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from otel_ml_logging.pipeline.engine import EngineSettings
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack for **kwargs needs Python 3.12
 
 _logger = logging.getLogger(__name__)
 
@@ -28,6 +31,19 @@ JSON_EXPORTER = "otlp_json"
 OUR_ID_GENERATOR = "otel_ml_logging"
 OUR_RESOURCE_DETECTOR = "otel_ml_logging"
 URL_PATHS: Mapping[Signal, str] = {"traces": "/v1/traces", "metrics": "/v1/metrics", "logs": "/v1/logs"}
+
+
+class Explicit(TypedDict, total=False):
+    """Arguments of :meth:`Settings.resolve` (those of :func:`otel_ml_logging.configure`); None: not given."""
+
+    service_name: str | None  # → OTEL_SERVICE_NAME
+    endpoint: str | None  # → OTEL_EXPORTER_OTLP_ENDPOINT (read by the exporters)
+    protocol: str | None  # → OTEL_EXPORTER_OTLP_{SIGNAL}_PROTOCOL → OTEL_EXPORTER_OTLP_PROTOCOL → grpc
+    exporter: str | None  # → OTEL_{SIGNAL}_EXPORTER → otlp
+    resource_attributes: Mapping[str, str] | None  # merged over OTEL_RESOURCE_ATTRIBUTES
+    queue_size: int | None  # → OTEL_ML_LOGGING_QUEUE_SIZE → 32768
+
+
 _OTLP_EXPORTERS = {"grpc": "otlp_proto_grpc", "http/protobuf": "otlp_proto_http", "http/json": JSON_EXPORTER}
 
 
@@ -57,33 +73,26 @@ class Settings:
         return self.endpoint.rstrip("/") + URL_PATHS[signal]
 
     @classmethod
-    def resolve(
-        cls,
-        *,
-        service_name: str | None = None,
-        endpoint: str | None = None,
-        protocol: str | None = None,
-        exporter: str | None = None,
-        resource_attributes: Mapping[str, str] | None = None,
-        queue_size: int | None = None,
-        environ: Mapping[str, str] = os.environ,
-    ) -> Settings:
-        """Resolve every setting once; an invalid protocol warns once and falls back to grpc."""
+    def resolve(cls, environ: Mapping[str, str] = os.environ, **explicit: Unpack[Explicit]) -> Settings:
+        """Resolve every setting once: ``explicit`` arguments, then ``environ``, then the defaults.
+
+        An invalid protocol warns once and falls back to grpc.
+        """
+        protocol, exporter = explicit.get("protocol"), explicit.get("exporter")
         protocols = {signal: _protocol(signal, protocol, environ) for signal in SIGNALS}
-        exporters = {
-            signal: _exporters(signal, exporter, protocols[signal], environ) for signal in SIGNALS
-        }  # fmt: skip
-        attributes = dict(resource_attributes or {})
+        exporters = {signal: _exporters(signal, exporter, protocols[signal], environ) for signal in SIGNALS}
+        attributes = dict(explicit.get("resource_attributes") or {})
+        service_name = explicit.get("service_name")
         if service_name is not None:
             attributes["service.name"] = service_name
         return cls(
             exporters=exporters,
             protocols=protocols,
-            endpoint=endpoint,
+            endpoint=explicit.get("endpoint"),
             resource_attributes=attributes,
             detect_resource="OTEL_EXPERIMENTAL_RESOURCE_DETECTORS" not in environ,
             id_generator=environ.get("OTEL_PYTHON_ID_GENERATOR", "").strip() or OUR_ID_GENERATOR,
-            engine=EngineSettings.resolve(queue_size, environ),
+            engine=EngineSettings.resolve(explicit.get("queue_size"), environ),
         )
 
 
