@@ -17,20 +17,9 @@ of the same YAML::
 
 from __future__ import annotations
 
-from typing import Any
-
 from otel_ml_logging.sagemaker.endpoints import create_app, create_app_from_env
+from otel_ml_logging.serving.lazy_app import lazy_app
 
 __all__ = ["app", "create_app", "create_app_from_env"]
 
-_app: Any = None
-
-
-def __getattr__(name: str) -> Any:
-    """Build ``app`` from ``REST_CONFIG`` when uvicorn first asks for it."""
-    global _app
-    if name == "app":
-        if _app is None:
-            _app = create_app_from_env()
-        return _app
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_app(__name__, create_app_from_env)  # ``app``: built from REST_CONFIG when uvicorn asks for it

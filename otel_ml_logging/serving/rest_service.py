@@ -12,12 +12,10 @@ YAML's optional ``custom_attributes:`` section (``header``, ``response_header``,
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from otel_ml_logging.serving.custom_attributes import CustomAttributesConfig, CustomAttributesMiddleware
+from otel_ml_logging.serving.lazy_app import lazy_app
 from otel_ml_logging.serving.rest_config import RestConfigError, read_rest_config
-
-_app: Any = None
 
 
 def create_app_from_env() -> CustomAttributesMiddleware:
@@ -33,11 +31,4 @@ def create_app_from_env() -> CustomAttributesMiddleware:
     return CustomAttributesMiddleware(rest_app, config)
 
 
-def __getattr__(name: str) -> Any:
-    """Build ``app`` when uvicorn first asks for it."""
-    global _app
-    if name == "app":
-        if _app is None:
-            _app = create_app_from_env()
-        return _app
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_app(__name__, create_app_from_env)  # ``app``: built when uvicorn first asks for it
