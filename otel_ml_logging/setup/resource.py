@@ -14,6 +14,7 @@ import socket
 from collections.abc import Mapping
 
 from opentelemetry.sdk.resources import Resource, ResourceDetector
+from opentelemetry.semconv._incubating.attributes.host_attributes import HOST_IP, HOST_NAME
 from opentelemetry.util.types import AttributeValue
 
 HOST_IP_VARIABLE = "NODE_IP"
@@ -35,8 +36,8 @@ class MLServiceResourceDetector(ResourceDetector):
 
     def detect(self) -> Resource:
         """Return the detected attributes; ``host.ip`` is left out when ``NODE_IP`` is unset."""
-        attributes: dict[str, AttributeValue] = {"host.name": socket.gethostname()}
+        attributes: dict[str, AttributeValue] = {HOST_NAME: socket.gethostname()}
         addresses = host_ips()
         if addresses:
-            attributes["host.ip"] = addresses
+            attributes[HOST_IP] = addresses
         return Resource(attributes)
