@@ -12,8 +12,8 @@ from opentelemetry._logs import SeverityNumber
 from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from otel_ml_logging.export.metrics import MetricRecorder
+from otel_ml_logging.pipeline.ids import PresetIdGenerator
 from otel_ml_logging.prediction.telemetry import PredictionTelemetry, SpanValues, merged
-from otel_ml_logging.setup.ids import PresetIdGenerator
 
 
 class SdkSink:

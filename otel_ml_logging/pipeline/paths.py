@@ -26,11 +26,11 @@ from otel_ml_logging.export.metrics import MetricRecorder
 from otel_ml_logging.export.sdk_sink import SdkSink
 from otel_ml_logging.pipeline.delivery import TelemetryFailures
 from otel_ml_logging.pipeline.engine import Engine, shared_engine
+from otel_ml_logging.pipeline.ids import PresetIdGenerator
 from otel_ml_logging.pipeline.request import Predict, inline_step, queued_step
 from otel_ml_logging.prediction.attributes import INSTRUMENTATION_SCOPE
 from otel_ml_logging.prediction.facts import PredictionFacts, RequestFacts
 from otel_ml_logging.prediction.telemetry import TelemetryModel
-from otel_ml_logging.setup.ids import PresetIdGenerator
 from otel_ml_logging.version import __version__
 
 

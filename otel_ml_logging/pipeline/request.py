@@ -21,10 +21,10 @@ from opentelemetry.context import Context
 from opentelemetry.trace import DEFAULT_TRACE_STATE, Span, TraceFlags
 
 from otel_ml_logging.pipeline._fast import SHORTCUTS, SPAN_KEY, Shortcuts
+from otel_ml_logging.pipeline.ids import new_span_id, new_trace_id
 from otel_ml_logging.prediction.facts import PredictionFacts, RequestFacts, payload_sampled
 from otel_ml_logging.prediction.request_attributes import REQUEST_ATTRIBUTES
 from otel_ml_logging.prediction.scope import PREDICTION_KEY, enter_prediction, exit_prediction, scope_from_parts
-from otel_ml_logging.setup.ids import new_span_id, new_trace_id
 
 Predict = Callable[[Any], Any]
 # a root prediction's flags, as the SDK sets them: sampled, and its trace id is random (W3C level 2)

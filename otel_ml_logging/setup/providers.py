@@ -30,10 +30,10 @@ from otel_ml_logging.export.json_batches import JsonBatches
 from otel_ml_logging.export.otlp_json import client_from_env
 from otel_ml_logging.pipeline.delivery import delivery_stats
 from otel_ml_logging.pipeline.engine import shared_engine
+from otel_ml_logging.pipeline.ids import PresetIdGenerator
 from otel_ml_logging.pipeline.paths import JsonExport, use_json_export
 from otel_ml_logging.prediction.attributes import INSTRUMENTATION_SCOPE
 from otel_ml_logging.prediction.log_records import install_log_record_factory
-from otel_ml_logging.setup.ids import PresetIdGenerator
 from otel_ml_logging.setup.resource import MLServiceResourceDetector
 from otel_ml_logging.setup.settings import OUR_ID_GENERATOR, Settings, Signal
 from otel_ml_logging.version import __version__

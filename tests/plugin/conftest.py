@@ -17,8 +17,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otel_ml_logging.pipeline.engine import shared_engine
+from otel_ml_logging.pipeline.ids import PresetIdGenerator
 from otel_ml_logging.prediction.log_records import install_log_record_factory
-from otel_ml_logging.setup.ids import PresetIdGenerator
 
 
 @dataclass

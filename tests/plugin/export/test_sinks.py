@@ -24,12 +24,12 @@ from otel_ml_logging.export.json_encoding import encode_log, encode_span
 from otel_ml_logging.export.json_sink import JsonSink
 from otel_ml_logging.export.metrics import MetricRecorder
 from otel_ml_logging.export.sdk_sink import SdkSink
+from otel_ml_logging.pipeline.ids import PresetIdGenerator
 from otel_ml_logging.prediction.config import LoggingDecoratorConfig
 from otel_ml_logging.prediction.facts import PredictionFacts
 from otel_ml_logging.prediction.fields import FieldRecorder
 from otel_ml_logging.prediction.scope import PredictionScope
 from otel_ml_logging.prediction.telemetry import PredictionTelemetry, TelemetryModel, merged
-from otel_ml_logging.setup.ids import PresetIdGenerator
 from tests.plugin.models import ScoringInput, ScoringModel, ScoringOutput
 
 CONFIG = LoggingDecoratorConfig(
