@@ -107,6 +107,15 @@ def wait_for_log(collector: RunningCollector, text: str, timeout: float = 30.0) 
     return collector.log_text()
 
 
+def assert_retrying_error_logged(log: str, error: str) -> None:
+    """The status_log extension's warning: the component, that it keeps retrying, and the error, once."""
+    lines = [line for line in log.splitlines() if "Component reports an error and keeps retrying" in line]
+    assert len(lines) == 1, f"expected one warning, got {len(lines)}:\n{log[-3000:]}"
+    assert "\twarn\t" in lines[0]
+    assert '"component": "exporter elasticsearch"' in lines[0]
+    assert error in lines[0]
+
+
 def assert_held_not_dropped(collector: RunningCollector) -> None:
     """The batch is still being retried (in flight), nothing was counted as failed or sent."""
     assert collector.metric("otelcol_exporter_in_flight_requests", exporter="elasticsearch", data_type="logs") == 1
@@ -117,22 +126,21 @@ def assert_held_not_dropped(collector: RunningCollector) -> None:
 def test_untrusted_certificate_is_refused(
     elasticsearch: RunningElasticsearch, es_proxy: RunningNginx, pki: TLSFiles, tmp_path: Path
 ) -> None:
-    """A CA file that did not sign the proxy's certificate: no request is sent, the reason is logged (debug)."""
+    """A CA file that did not sign the proxy's certificate: no request is sent, the reason is logged."""
     run_id = f"rogue-ca-{uuid.uuid4().hex[:10]}"
     seen = len(es_proxy.access_log())
     env = {
         **es_env(es_proxy, pki, CREDENTIALS["basic"]),
         "ELASTICSEARCH_CA_FILE": str(pki.rogue_ca_cert),
-        "COLLECTOR_LOG_LEVEL": "debug",
     }
     with run_collector(CONFIGS, env, tmp_path / "storage", stop_timeout=5) as collector:
         send(collector, run_id)
         log = wait_for_log(collector, "certificate signed by unknown authority")
         assert_held_not_dropped(collector)
-    assert "certificate signed by unknown authority" in log
+    assert_retrying_error_logged(log, "x509: certificate signed by unknown authority")
     assert bulk_entries(es_proxy, seen) == []
     assert count_run(elasticsearch, run_id, 1, timeout=1) == 0
-    assert_no_secret(log, "the collector's debug log")
+    assert_no_secret(log, "the collector's log")
 
 
 def test_wrong_password_keeps_the_queue_until_fixed(
@@ -147,20 +155,19 @@ def test_wrong_password_keeps_the_queue_until_fixed(
     run_id = f"wrong-pw-{uuid.uuid4().hex[:10]}"
     seen = len(es_proxy.access_log())
     wrong = {"ELASTICSEARCH_USERNAME": USER, "ELASTICSEARCH_PASSWORD": "not-" + PASSWORD}
-    wrong["COLLECTOR_LOG_LEVEL"] = "debug"
     with run_collector(CONFIGS, es_env(es_proxy, pki, wrong), tmp_path / "storage", stop_timeout=5) as collector:
         send(collector, run_id)
-        log = wait_for_log(collector, '"status": "401 Unauthorized"')
+        log = wait_for_log(collector, "401 Unauthorized")
         deadline = time.monotonic() + 10
         while len(bulk_entries(es_proxy, seen)) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert_held_not_dropped(collector)
     refused = bulk_entries(es_proxy, seen)
-    assert '"status": "401 Unauthorized"' in log
+    assert_retrying_error_logged(log, "Elasticsearch request failed: 401 Unauthorized")
     assert "Dropping data" not in log
     assert len(refused) >= 2, "the 401 was not retried"
     assert {(e["status"], e["principal"]) for e in refused} == {(401, "")}
-    assert_no_secret(log, "the collector's debug log")
+    assert_no_secret(log, "the collector's log")
     assert "not-" + PASSWORD not in log
 
     seen = len(es_proxy.access_log())
