@@ -20,7 +20,7 @@ floors: setup
 collector:
 	scripts/build-collector.sh
 
-# Regenerate collector/gelfexporter's internal/metadata, generated tests and documentation.md from metadata.yaml.
+# Regenerate our collector components' internal/metadata, generated tests and documentation.md from their metadata.yaml.
 generate:
 	scripts/generate-collector.sh
 

@@ -9,7 +9,7 @@
 # - Reuses the normal Go module and build caches (GOMODCACHE, GOCACHE), so only the first
 #   build on a machine is slow.
 # - Is a fast no-op when the binary exists and a hash of everything that goes into it
-#   (manifest, gelfexporter sources, ocb and Go versions) matches the stamp of the last build.
+#   (manifest, sources of our local Go modules, ocb and Go versions) matches the stamp of the last build.
 #   --force (or OTELCOL_FORCE_BUILD=1) rebuilds anyway.
 # - Serialised with flock: concurrent callers (parallel test sessions) wait for one build.
 set -euo pipefail
@@ -68,12 +68,14 @@ inputs_hash() {
     echo "ocb=$OCB_VERSION"
     "$GO" env GOVERSION GOOS GOARCH
     sha256sum "$MANIFEST" | cut -d' ' -f1
-    if [[ -d "$COLLECTOR_DIR/gelfexporter" ]]; then
-      (cd "$COLLECTOR_DIR/gelfexporter" \
+    local module
+    for module in gelfexporter statuslogextension; do
+      [[ -d "$COLLECTOR_DIR/$module" ]] || continue
+      (cd "$COLLECTOR_DIR/$module" \
         && find . -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' -o -name 'metadata.yaml' \) \
              ! -name '*_test.go' ! -path '*/testdata/*' -print0 \
         | LC_ALL=C sort -z | xargs -0 sha256sum)
-    fi
+    done
   } | sha256sum | cut -d' ' -f1
 }
 

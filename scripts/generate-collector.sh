@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Generate collector/gelfexporter's code from its metadata.yaml with mdatagen, as contrib components
-# do: internal/metadata (component type, stability, the telemetry builder of the dropped-records
-# metric), internal/metadatatest, generated_component_test.go, generated_package_test.go and
-# documentation.md.
+# Generate the code of our collector components (collector/gelfexporter,
+# collector/statuslogextension) from their metadata.yaml with mdatagen, as contrib components
+# do: internal/metadata (component type, stability, and for the exporter the telemetry builder of
+# the dropped-records metric), internal/metadatatest, generated_component_test.go,
+# generated_package_test.go and documentation.md (what a component's metadata.yaml calls for).
 #
 # Usage: scripts/generate-collector.sh [--check]
 #
@@ -14,7 +15,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$ROOT/collector/tools"
-COMPONENT="$ROOT/collector/gelfexporter"
+COMPONENTS=(gelfexporter statuslogextension)
 MANIFEST="$ROOT/collector/builder-config.yaml"
 # What mdatagen writes next to metadata.yaml (README.md only between its status markers; ours has none).
 GENERATED=(internal/metadata internal/metadatatest generated_component_test.go generated_package_test.go documentation.md)
@@ -40,21 +41,27 @@ grep -q "collector/service $version\$" "$MANIFEST" \
 mdatagen() { "$GO" -C "$TOOLS" tool mdatagen "$@"; }
 
 if [[ $check -eq 0 ]]; then
-  mdatagen "$COMPONENT/metadata.yaml"
-  log "generated ${GENERATED[*]} in collector/gelfexporter with mdatagen $version"
+  for name in "${COMPONENTS[@]}"; do
+    mdatagen "$ROOT/collector/$name/metadata.yaml"
+    log "generated the files of collector/$name with mdatagen $version"
+  done
   exit 0
 fi
 
 # mdatagen names the Go package after the directory, so the copy keeps the name.
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-copy="$tmp/gelfexporter"
-cp -r "$COMPONENT" "$copy"
-(cd "$copy" && rm -rf "${GENERATED[@]}")
-mdatagen "$copy/metadata.yaml"
 stale=0
-for path in "${GENERATED[@]}"; do
-  if ! diff -ru "$COMPONENT/$path" "$copy/$path" >&2; then stale=1; fi
+for name in "${COMPONENTS[@]}"; do
+  component="$ROOT/collector/$name"
+  copy="$tmp/$name"
+  cp -r "$component" "$copy"
+  (cd "$copy" && rm -rf "${GENERATED[@]}")
+  mdatagen "$copy/metadata.yaml"
+  for path in "${GENERATED[@]}"; do
+    [[ -e "$component/$path" || -e "$copy/$path" ]] || continue
+    if ! diff -ru "$component/$path" "$copy/$path" >&2; then stale=1; fi
+  done
 done
-[[ $stale -eq 0 ]] || die "generated files differ from collector/gelfexporter/metadata.yaml: run make generate"
-log "collector/gelfexporter: generated files match metadata.yaml (mdatagen $version)"
+[[ $stale -eq 0 ]] || die "generated files differ from their metadata.yaml: run make generate"
+log "collector/{${COMPONENTS[*]}}: generated files match metadata.yaml (mdatagen $version)"

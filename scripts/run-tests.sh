@@ -15,8 +15,10 @@ step "mypy (strict) otel_ml_logging"
 step "mdatagen: collector/gelfexporter's generated files match its metadata.yaml"
 scripts/generate-collector.sh --check
 
-step "go vet + go test: collector/gelfexporter"
-(cd collector/gelfexporter && go vet ./... && go test -count=1 ./...)
+for module in collector/gelfexporter collector/statuslogextension; do
+  step "go vet + go test: $module"
+  (cd "$module" && go vet ./... && go test -count=1 ./...)
+done
 
 step "pytest: unit, integration, collector, deploy"
 # Under CI a missing component fails instead of skipping (see tests/conftest.py).
