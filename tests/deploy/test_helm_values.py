@@ -238,7 +238,12 @@ def test_kafka_values_only_add_to_the_base_values():
 def built_component_types() -> dict[str, set[str]]:
     """Component types of the otelcol-ml build, from collector/builder-config.yaml."""
     builder = yaml.safe_load((COLLECTOR / "builder-config.yaml").read_text())
-    special = {"memorylimiter": "memory_limiter", "filestorage": "file_storage", "healthcheck": "health_check"}
+    special = {
+        "memorylimiter": "memory_limiter",
+        "filestorage": "file_storage",
+        "healthcheck": "health_check",
+        "statuslog": "status_log",
+    }
     types: dict[str, set[str]] = {}
     for section, suffix in (
         ("receivers", "receiver"),
