@@ -12,7 +12,7 @@ import os
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import Literal, TypedDict, TypeVar
 
 from otel_ml_logging.export.gelf import environment_variables as env
 from otel_ml_logging.export.gelf.encode import DEFAULT_HOST_ATTRIBUTES, DEFAULT_MAX_ATTRIBUTE_VALUE_LENGTH, GelfMapping
@@ -32,6 +32,21 @@ _TRANSPORTS: tuple[Transport, ...] = ("udp", "tcp", "tls", "http", "https")
 _COMPRESSIONS: tuple[Compression, ...] = ("gzip", "zlib", "none")
 
 T = TypeVar("T")
+
+
+class GelfOptions(TypedDict, total=False):
+    """Keyword arguments of :meth:`GelfExporterConfig.resolve` besides the endpoint; None: not given."""
+
+    compression: str | None
+    compression_threshold: int | None
+    chunk_size: int | None
+    timeout: float | None
+    certificate_file: str | None
+    client_certificate_file: str | None
+    client_key_file: str | None
+    headers: Mapping[str, str] | None
+    queue_size: int | None
+    mapping: GelfMapping | None
 
 
 @dataclass(frozen=True)

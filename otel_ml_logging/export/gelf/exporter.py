@@ -22,12 +22,16 @@ import weakref
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
-from otel_ml_logging.export.gelf.config import GelfExporterConfig
-from otel_ml_logging.export.gelf.encode import GelfEncoder, GelfMapping
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack for **kwargs needs Python 3.12
+
+from otel_ml_logging.export.gelf.config import GelfExporterConfig, GelfOptions
+from otel_ml_logging.export.gelf.encode import GelfEncoder
 from otel_ml_logging.export.gelf.transport import Transport, make_transport
 
 __all__ = ["GelfDelivery", "GelfLogRecordExporter"]
@@ -110,35 +114,16 @@ class GelfLogRecordExporter(LogRecordExporter):
         self,
         endpoint: str | None = None,
         *,
-        compression: str | None = None,
-        compression_threshold: int | None = None,
-        chunk_size: int | None = None,
-        timeout: float | None = None,
-        certificate_file: str | None = None,
-        client_certificate_file: str | None = None,
-        client_key_file: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        queue_size: int | None = None,
-        mapping: GelfMapping | None = None,
         fallback_host: str | None = None,
         retry_timeout: float = DEFAULT_RETRY_TIMEOUT_S,
         environ: Mapping[str, str] = os.environ,
+        **options: Unpack[GelfOptions],
     ) -> None:
-        """Resolve the configuration; the sender thread starts with the first export."""
-        self.config = GelfExporterConfig.resolve(
-            endpoint,
-            compression=compression,
-            compression_threshold=compression_threshold,
-            chunk_size=chunk_size,
-            timeout=timeout,
-            certificate_file=certificate_file,
-            client_certificate_file=client_certificate_file,
-            client_key_file=client_key_file,
-            headers=headers,
-            queue_size=queue_size,
-            mapping=mapping,
-            environ=environ,
-        )
+        """Resolve the configuration (``options``: those of :meth:`GelfExporterConfig.resolve`); no thread yet.
+
+        The sender thread starts with the first export.
+        """
+        self.config = GelfExporterConfig.resolve(endpoint, environ=environ, **options)
         self._encoder = GelfEncoder(self.config.mapping, fallback_host or socket.gethostname())
         self._transport: Transport = make_transport(self.config)
         self._retry_timeout = retry_timeout

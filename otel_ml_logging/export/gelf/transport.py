@@ -20,7 +20,7 @@ import urllib.parse
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from otel_ml_logging.export.gelf.config import Compression, GelfExporterConfig
 
@@ -165,9 +165,7 @@ class UdpTransport:
 
     def close(self) -> None:
         """Close the socket."""
-        if self._socket is not None:
-            self._socket.close()
-            self._socket = None
+        self._socket = _closed(self._socket)
 
 
 def ssl_context(config: GelfExporterConfig) -> ssl.SSLContext:
@@ -280,9 +278,7 @@ class TcpTransport:
 
     def close(self) -> None:
         """Close the connection."""
-        if self._socket is not None:
-            self._socket.close()
-            self._socket = None
+        self._socket = _closed(self._socket)
 
 
 RETRYABLE_HTTP = frozenset({408, 429})
@@ -338,9 +334,17 @@ class HttpTransport:
 
     def close(self) -> None:
         """Close the connection."""
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        self._connection = _closed(self._connection)
+
+
+_Closable = TypeVar("_Closable", socket.socket, http.client.HTTPConnection)
+
+
+def _closed(resource: _Closable | None) -> _Closable | None:
+    """Close ``resource`` if there is one; return None, what the attribute holding it becomes."""
+    if resource is not None:
+        resource.close()
+    return None
 
 
 def _seconds(value: str | None) -> float | None:

@@ -91,21 +91,25 @@ def valid_utf8(text: str) -> str:
     """``text`` with every run of invalid bytes replaced by one U+FFFD (Go ``strings.ToValidUTF8``)."""
     if is_valid_utf8(text):
         return text
-    data = go_bytes(text)
-    parts: list[str] = []
+    return "\ufffd".join(_valid_segments(go_bytes(text), per_run=True))
+
+
+def _valid_segments(data: bytes, per_run: bool) -> list[str]:
+    """Split ``data`` at its invalid bytes (at each one, or at each run of them) into valid UTF-8 pieces."""
+    segments: list[str] = []
     start = i = 0
     while i < len(data):
         width = char_length(data, i)
         if width:
             i += width
             continue
-        parts += [data[start:i].decode("utf-8"), "\ufffd"]
+        segments.append(data[start:i].decode("utf-8"))
         i += 1
-        while i < len(data) and not char_length(data, i):
+        while per_run and i < len(data) and not char_length(data, i):
             i += 1
         start = i
-    parts.append(data[start:].decode("utf-8"))
-    return "".join(parts)
+    segments.append(data[start:].decode("utf-8"))
+    return segments
 
 
 def utf8_length(text: str) -> int:
@@ -147,19 +151,8 @@ _JSON_ESCAPES = {
 def _json_string(text: str) -> str:
     if is_valid_utf8(text):
         return '"' + text.translate(_JSON_ESCAPES) + '"'
-    data = go_bytes(text)  # encoding/json writes \ufffd for each invalid byte
-    parts: list[str] = []
-    start = i = 0
-    while i < len(data):
-        width = char_length(data, i)
-        if width:
-            i += width
-            continue
-        parts += [data[start:i].decode("utf-8").translate(_JSON_ESCAPES), "\\ufffd"]
-        i += 1
-        start = i
-    parts.append(data[start:].decode("utf-8").translate(_JSON_ESCAPES))
-    return '"' + "".join(parts) + '"'
+    segments = _valid_segments(go_bytes(text), per_run=False)  # encoding/json writes \ufffd per invalid byte
+    return '"' + "\\ufffd".join(segment.translate(_JSON_ESCAPES) for segment in segments) + '"'
 
 
 def go_json(value: Any) -> str:
