@@ -17,6 +17,7 @@ from harness.ports import free_port
 from harness.processes import stop_process
 
 BIN_DIR = Path(sys.executable).parent
+APP = "rest_model_service.main:app"
 
 
 @dataclass
@@ -32,11 +33,41 @@ class RunningService:
         return self.output_path.read_text(errors="replace")
 
 
+def server_command(server: str, workers: int, port: int) -> list[str]:
+    """Return the command line of ``server`` (``uvicorn`` or ``gunicorn``) serving the app with ``workers`` processes.
+
+    ``workers=0``: uvicorn without ``--workers`` (one process, no supervisor). uvicorn's spawned workers
+    get 60 s to answer their supervisor's first health check: each starts the SDK before it answers, which
+    takes longer than uvicorn's 5 s default on a busy 2-core machine (the supervisor then kills and
+    restarts them, again and again).
+    """
+    address = ["--host", "127.0.0.1", "--port", str(port)]
+    if server == "uvicorn":
+        return [
+            str(BIN_DIR / "uvicorn"),
+            APP,
+            *address,
+            *(["--workers", str(workers), "--timeout-worker-healthcheck", "60"] if workers else []),
+        ]
+    if server == "gunicorn":
+        worker_class = "uvicorn.workers.UvicornWorker"
+        return [str(BIN_DIR / "gunicorn"), "-w", str(workers or 1), "-k", worker_class, "-b", f"127.0.0.1:{port}", APP]
+    raise ValueError(f"unknown server {server!r} (uvicorn or gunicorn)")
+
+
 @contextmanager
 def run_model_service(
-    rest_config: Path, env: Mapping[str, str], log_dir: Path, startup_timeout: float = 60.0
+    rest_config: Path,
+    env: Mapping[str, str],
+    log_dir: Path,
+    startup_timeout: float = 60.0,
+    server: str = "uvicorn",
+    workers: int = 0,
 ) -> Iterator[RunningService]:
-    """Start ``opentelemetry-instrument uvicorn rest_model_service.main:app`` and wait until it is ready."""
+    """Start ``opentelemetry-instrument <server> rest_model_service.main:app`` and wait until it is ready.
+
+    ``server``/``workers``: see :func:`server_command` (default: one uvicorn process).
+    """
     port = free_port()
     output_path = log_dir / f"model-service-{port}.log"
     environment = {
@@ -45,15 +76,7 @@ def run_model_service(
         "REST_CONFIG": str(rest_config),
         **env,
     }
-    command = [
-        str(BIN_DIR / "opentelemetry-instrument"),
-        str(BIN_DIR / "uvicorn"),
-        "rest_model_service.main:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
+    command = [str(BIN_DIR / "opentelemetry-instrument"), *server_command(server, workers, port)]
     with output_path.open("w") as output:
         process = subprocess.Popen(command, env=environment, stdout=output, stderr=subprocess.STDOUT, text=True)
     service = RunningService(f"http://127.0.0.1:{port}", process, output_path)

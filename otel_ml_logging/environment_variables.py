@@ -12,3 +12,6 @@ OTEL_ML_LOGGING_HASH_SALT: Final = "OTEL_ML_LOGGING_HASH_SALT"
 
 OTEL_ML_LOGGING_QUEUE_SIZE: Final = "OTEL_ML_LOGGING_QUEUE_SIZE"
 """Capacity of the queue of predictions awaiting telemetry (default 32768); beyond it, drops are counted."""
+
+OTEL_ML_LOGGING_SHUTDOWN_TIMEOUT: Final = "OTEL_ML_LOGGING_SHUTDOWN_TIMEOUT"
+"""Milliseconds the whole pipeline may take to flush at exit (default 3000); what is left is counted as dropped."""

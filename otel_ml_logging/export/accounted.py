@@ -18,6 +18,7 @@ from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExp
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExportResult
 
+from otel_ml_logging.pipeline.budget import FlushBudget
 from otel_ml_logging.pipeline.delivery import DeliveryStats, ReportsDelivery
 
 _logger = logging.getLogger(__name__)
@@ -58,28 +59,56 @@ class _Accounted:
     """
 
     signal = ""  # "spans" | "log records"
+    _batch_processor: Any  # the SDK's BatchProcessor, set by the SDK processor's __init__
 
-    def __init__(self, exporter: Any, stats: DeliveryStats, upstream: Upstream | None = None, **options: Any) -> None:
-        """Count for ``exporter`` (batching: ``OTEL_BSP_*``/``OTEL_BLRP_*``, ``options``); ``upstream`` at shutdown."""
+    def __init__(
+        self,
+        exporter: Any,
+        stats: DeliveryStats,
+        upstream: Upstream | None = None,
+        budget: FlushBudget | None = None,
+        **options: Any,
+    ) -> None:
+        """Count for ``exporter`` (batching: ``OTEL_BSP_*``/``OTEL_BLRP_*``, ``options``).
+
+        At shutdown ``upstream`` goes first, and the flush takes no longer than what is left of ``budget``.
+        """
         results: tuple[Any, Any] = (SpanExportResult.SUCCESS, SpanExportResult.FAILURE)
         if self.signal != "spans":
             results = (LogRecordExportResult.SUCCESS, LogRecordExportResult.FAILURE)
         super().__init__(_AccountingExporter(exporter, stats, self.signal, *results), **options)  # type: ignore[call-arg]
-        self._stats, self._stopping, self._upstream = stats, False, upstream
+        self._stats, self._stopping, self._upstream, self._budget = stats, False, upstream, budget
         if isinstance(exporter, ReportsDelivery):  # its export() only queues: it reports what it really sent
             stats.track_exporter(exporter)
+
+    def _queue_full(self) -> bool:
+        """Tell whether the SDK's queue is full: the item is then dropped here, counted, without a warning per item.
+
+        Under a dead collector that warning (one log record per dropped item, through the logging bridge
+        into a log queue that is full too) cost more than building the item.
+        """
+        processor = self._batch_processor
+        queue = getattr(processor, "_queue", None)
+        return queue is not None and len(queue) >= getattr(processor, "_max_queue_size", len(queue) + 1)
 
     def _count(self) -> None:
         if not self._stopping:  # what is emitted once shutdown has begun (the report itself) is not counted
             self._stats.accepted(self.signal)
 
     def shutdown(self) -> None:
-        """Let the engine hand over what it holds, flush and stop, then report what was delivered and lost."""
+        """Let the engine hand over what it holds, flush and stop, then report what was delivered and lost.
+
+        With a flush budget, the flush waits only for what is left of it, then cuts the exporter's
+        retries (what is still queued counts as dropped); whoever owns the budget reports, once.
+        """
         if self._upstream is not None:
             self._upstream()
         self._stopping = True
-        super().shutdown()  # type: ignore[misc]
-        self._stats.log_report()
+        if self._budget is None:
+            super().shutdown()  # type: ignore[misc]
+            self._stats.log_report()
+            return
+        self._batch_processor.shutdown(timeout_millis=self._budget.remaining_millis())
 
 
 class AccountedBatchSpanProcessor(_Accounted, BatchSpanProcessor):
@@ -91,6 +120,8 @@ class AccountedBatchSpanProcessor(_Accounted, BatchSpanProcessor):
         """Count a sampled span, then queue it (or drop it when the queue is full)."""
         if span.context is not None and span.context.trace_flags.sampled:
             self._count()
+            if self._queue_full():
+                return
         super().on_end(span)
 
 
@@ -102,4 +133,6 @@ class AccountedBatchLogRecordProcessor(_Accounted, BatchLogRecordProcessor):
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         """Count a record, then queue it (or drop it when the queue is full)."""
         self._count()
+        if self._queue_full():
+            return
         super().on_emit(log_record)

@@ -54,11 +54,9 @@ class JsonBatches:
         logs: OTLPHttpClient,
         stats: DeliveryStats,
     ) -> None:
-        """Serialize the envelopes once (resource and scope never change) and start the sender."""
-        resource_json = {"attributes": key_values(resource.attributes)}
-        scope = {"name": scope_name, "version": scope_version}
-        self._span_frame = _frame(SPANS, resource_json, resource.schema_url, scope)
-        self._record_frame = _frame(LOGS, resource_json, resource.schema_url, scope)
+        """Serialize the envelopes once (resource and scope never change in a process) and start the sender."""
+        self._scope = {"name": scope_name, "version": scope_version}
+        self._set_resource(resource)
         self._traces, self._logs, self._stats = traces, logs, stats
         self._spans, self._records = _Batch(), _Batch()
         self._lock = threading.Lock()
@@ -68,13 +66,23 @@ class JsonBatches:
         self._sender = self._start_sender()
         after_fork_in_child(self)
 
+    def _set_resource(self, resource: Resource) -> None:
+        self._resource = resource
+        resource_json = {"attributes": key_values(resource.attributes)}
+        self._span_frame = _frame(SPANS, resource_json, resource.schema_url, self._scope)
+        self._record_frame = _frame(LOGS, resource_json, resource.schema_url, self._scope)
+
     def _start_sender(self) -> threading.Thread:
         sender = threading.Thread(target=self._send_forever, name="otel-ml-logging-sender", daemon=True)
         sender.start()
         return sender
 
     def after_fork_in_child(self) -> None:
-        """Start afresh in a forked child: the parent posts its own batches; the child opens its own connections."""
+        """Start afresh in a forked child: the parent posts its own batches; the child opens its own connections.
+
+        The child is its own ``service.instance.id``: the same one the SDK's providers give it after the fork.
+        """
+        self._set_resource(self._resource.merge(process_resource()))
         self._traces.forget_connection()
         self._logs.forget_connection()
         self._spans, self._records = _Batch(), _Batch()
@@ -165,6 +173,16 @@ class JsonBatches:
                 self._stats.outcome(signal, count, ok, client.url)
             finally:
                 self._requests.task_done()
+
+
+def process_resource() -> Resource:
+    """Return the attributes that differ per process (``service.instance.id``), as the SDK renews them after a fork."""
+    try:
+        from opentelemetry.sdk.resources import _get_process_dependent_resource
+
+        return _get_process_dependent_resource()
+    except ImportError:  # an SDK without it (< 1.43) keeps one instance id for every process
+        return Resource.get_empty()
 
 
 _ITEMS_SLOT = "otel-ml-logging:items"

@@ -18,12 +18,13 @@ from typing import Protocol, runtime_checkable
 _logger = logging.getLogger(__name__)
 
 
-def _say(level: int, message: str) -> None:
-    """Log ``message``, or write it to stderr when a dictConfig disabled or silenced our logger."""
-    if not _logger.disabled and _logger.isEnabledFor(level) and _logger.hasHandlers():
+def _say(level: int, message: str, stderr_too: bool = False) -> None:
+    """Log ``message``; write it to stderr as well with ``stderr_too``, or when a dictConfig silenced our logger."""
+    logged = not _logger.disabled and _logger.isEnabledFor(level) and _logger.hasHandlers()
+    if logged:
         _logger.log(level, "%s", message)
-    else:
-        print(f"{logging.getLevelName(level)} {_logger.name}: {message}", file=sys.stderr)
+    if stderr_too or not logged:
+        print(f"{logging.getLevelName(level)} {_logger.name}: {message}", file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class PredictionDelivery:
     accepted: int  # queued for their telemetry to be built
     dropped: int  # refused by a full (or shut down) queue: no telemetry at all
     telemetry_failures: int  # a telemetry step that failed (payload not convertible, a sink that raised)
+    pending: int = 0  # queued, telemetry not built yet (at exit: left unsent when the flush budget ran out)
 
 
 class ExporterCounts(Protocol):
@@ -79,6 +81,9 @@ class ReportsDelivery(Protocol):
 class _Queue(Protocol):
     @property
     def accepted(self) -> int: ...
+
+    @property
+    def pending(self) -> int: ...
 
     dropped: int
 
@@ -114,6 +119,7 @@ class DeliveryStats:
             sum(queue.accepted for queue in self._queues),
             sum(queue.dropped for queue in self._queues),
             self._telemetry_failures,
+            sum(queue.pending for queue in self._queues),
         )
 
     def accepted(self, signal: str, count: int = 1) -> None:
@@ -151,20 +157,26 @@ class DeliveryStats:
         if predictions.accepted or predictions.dropped or predictions.telemetry_failures:
             parts.append(
                 f"predictions: {predictions.accepted} queued, {predictions.dropped} refused by a full queue, "
-                f"{predictions.telemetry_failures} telemetry failures"
+                + (f"{predictions.pending} still queued (no telemetry built), " if predictions.pending else "")
+                + f"{predictions.telemetry_failures} telemetry failures"
             )
         parts += [exporter.delivery().summary() for exporter in self._exporters]
         return "otel_ml_logging delivery: " + ("; ".join(parts) if parts else "nothing sent")
 
-    def log_report(self) -> None:
-        """Log :meth:`report`: a warning when anything was lost, else at info level."""
+    def log_report(self, final: bool = False) -> None:
+        """Log :meth:`report`: a warning when anything was lost, else at info level.
+
+        ``final`` (the report at exit) goes to stderr as well: by then the log pipeline that would carry
+        the log line is shut down, or its collector is the one that is unreachable.
+        """
         predictions = self.predictions()
         lost = (
             predictions.dropped
+            or predictions.pending
             or any(delivery.lost for delivery in self.snapshot().values())
             or any(exporter.delivery().lost for exporter in self._exporters)
         )
-        _say(logging.WARNING if lost else logging.INFO, self.report())
+        _say(logging.WARNING if lost else logging.INFO, self.report(), stderr_too=final)
 
 
 _process_stats = DeliveryStats()

@@ -117,6 +117,11 @@ class Engine:
         """Predictions queued since start (or since a fork, in a child), handled or not yet."""
         return self._handled + len(self._queue)
 
+    @property
+    def pending(self) -> int:
+        """Predictions queued whose telemetry is not built yet."""
+        return len(self._queue)
+
     def _drop(self) -> bool:
         self.dropped += 1
         if self.dropped == 1:
@@ -153,8 +158,8 @@ class Engine:
             wake.clear()
             while queue:
                 handler, facts = queue.popleft()
+                self._handled += 1  # first: accepted = handled + queued holds while the handler runs
                 self._call(handler, facts)
-                self._handled += 1
             for hook in self._drain_hooks:
                 self._call(hook)
             self._idle.set()

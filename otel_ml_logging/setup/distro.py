@@ -12,7 +12,9 @@ from typing import Any
 from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
 from opentelemetry.sdk._configuration import _BaseConfigurator
 
-from otel_ml_logging.setup.providers import exit_on_sigterm, initialize_sdk
+from otel_ml_logging.serving.prefork import exit_cleanly_in_uvicorn_workers
+from otel_ml_logging.setup.exit_signal import exit_on_sigterm
+from otel_ml_logging.setup.providers import initialize_sdk
 from otel_ml_logging.setup.settings import Settings
 from otel_ml_logging.setup.startup_choice import warn_if_ambiguous
 
@@ -39,3 +41,4 @@ class MLLoggingConfigurator(_BaseConfigurator):
         version = kwargs.get("auto_instrumentation_version")
         if initialize_sdk(Settings.resolve(), auto_instrumentation_version=version):
             exit_on_sigterm()
+            exit_cleanly_in_uvicorn_workers()  # gunicorn's uvicorn workers reset SIGTERM after the fork

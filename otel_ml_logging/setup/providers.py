@@ -10,11 +10,8 @@ settings and by the exporters themselves), never written.
 from __future__ import annotations
 
 import logging
-import signal
-import sys
 import threading
 from importlib.metadata import entry_points
-from types import FrameType
 from typing import Any
 
 from opentelemetry import _logs, metrics, trace
@@ -28,6 +25,7 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator
 from otel_ml_logging.export.accounted import AccountedBatchLogRecordProcessor, AccountedBatchSpanProcessor
 from otel_ml_logging.export.json_batches import JsonBatches
 from otel_ml_logging.export.otlp_json import client_from_env
+from otel_ml_logging.pipeline.budget import FlushBudget
 from otel_ml_logging.pipeline.delivery import delivery_stats
 from otel_ml_logging.pipeline.engine import shared_engine
 from otel_ml_logging.pipeline.ids import PresetIdGenerator
@@ -36,6 +34,7 @@ from otel_ml_logging.prediction.attributes import INSTRUMENTATION_SCOPE
 from otel_ml_logging.prediction.log_records import install_log_record_factory
 from otel_ml_logging.setup.resource import MLServiceResourceDetector
 from otel_ml_logging.setup.settings import OUR_ID_GENERATOR, Settings, Signal
+from otel_ml_logging.setup.shutdown import Pipeline, register_bounded_shutdown
 from otel_ml_logging.version import __version__
 
 _logger = logging.getLogger(__name__)
@@ -51,19 +50,25 @@ def initialize_sdk(settings: Settings, auto_instrumentation_version: str | None 
     stats = delivery_stats()
     engine = shared_engine(settings.engine)  # the providers shut it down first: predictions still queued go out
     resource = _resource(settings, auto_instrumentation_version)
-    tracer_provider = TracerProvider(id_generator=_id_generator(settings.id_generator), resource=resource)
+    budget = FlushBudget(settings.shutdown_timeout)  # one for everything that flushes at exit
+    tracer_provider = TracerProvider(
+        id_generator=_id_generator(settings.id_generator), resource=resource, shutdown_on_exit=False
+    )
     for exporter in _exporters(settings, "traces"):
-        tracer_provider.add_span_processor(AccountedBatchSpanProcessor(exporter, stats, engine.shutdown))
+        tracer_provider.add_span_processor(AccountedBatchSpanProcessor(exporter, stats, engine.shutdown, budget))
     trace.set_tracer_provider(tracer_provider)
     readers: list[MetricReader] = [
         exporter if isinstance(exporter, MetricReader) else PeriodicExportingMetricReader(exporter)
         for exporter in _exporters(settings, "metrics")
     ]
-    metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=readers))
-    logger_provider = LoggerProvider(resource=resource)
+    meter_provider = MeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
+    metrics.set_meter_provider(meter_provider)
+    logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
     for exporter in _exporters(settings, "logs"):
-        logger_provider.add_log_record_processor(AccountedBatchLogRecordProcessor(exporter, stats, engine.shutdown))
+        processor = AccountedBatchLogRecordProcessor(exporter, stats, engine.shutdown, budget)
+        logger_provider.add_log_record_processor(processor)
     _logs.set_logger_provider(logger_provider)
+    register_bounded_shutdown(Pipeline(engine, tracer_provider, logger_provider, meter_provider, stats, budget))
     install_log_record_factory()
     if settings.json_fast_path:
         batches = JsonBatches(
@@ -119,24 +124,3 @@ def _load(group: str, name: str) -> Any:
     if entry_point is None:
         raise ValueError(f"no {group} entry point named {name!r} is installed")
     return entry_point.load()
-
-
-def exit_on_sigterm() -> bool:
-    """Turn SIGTERM into ``SystemExit(143)`` so exit handlers flush telemetry; False if not installed.
-
-    Kubernetes stops pods with SIGTERM; its default action kills the process without running
-    ``atexit``, so queued spans and log records, and the delivery report, would be lost. uvicorn
-    re-raises the signal after its graceful shutdown, which then lands here. Only installed from
-    the main thread and when nobody else handles SIGTERM.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return False
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        return False
-
-    def _exit(signum: int, frame: FrameType | None) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        sys.exit(128 + signum)
-
-    signal.signal(signal.SIGTERM, _exit)
-    return True

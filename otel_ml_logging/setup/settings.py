@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, TypedDict
 
+from otel_ml_logging.pipeline.budget import DEFAULT_SHUTDOWN_TIMEOUT, resolve_shutdown_timeout
 from otel_ml_logging.pipeline.engine import EngineSettings
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class Explicit(TypedDict, total=False):
     exporter: str | None  # → OTEL_{SIGNAL}_EXPORTER → otlp
     resource_attributes: Mapping[str, str] | None  # merged over OTEL_RESOURCE_ATTRIBUTES
     queue_size: int | None  # → OTEL_ML_LOGGING_QUEUE_SIZE → 32768
+    shutdown_timeout: float | None  # seconds → OTEL_ML_LOGGING_SHUTDOWN_TIMEOUT (milliseconds) → 3 s
 
 
 _OTLP_EXPORTERS = {"grpc": "otlp_proto_grpc", "http/protobuf": "otlp_proto_http", "http/json": JSON_EXPORTER}
@@ -58,6 +60,7 @@ class Settings:
     detect_resource: bool = True  # add our resource detector (False when OTEL_EXPERIMENTAL_RESOURCE_DETECTORS is set)
     id_generator: str = OUR_ID_GENERATOR  # entry point of opentelemetry_id_generator
     engine: EngineSettings = field(default_factory=EngineSettings)
+    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT  # seconds for the whole flush at exit
 
     @property
     def json_fast_path(self) -> bool:
@@ -93,6 +96,7 @@ class Settings:
             detect_resource="OTEL_EXPERIMENTAL_RESOURCE_DETECTORS" not in environ,
             id_generator=environ.get("OTEL_PYTHON_ID_GENERATOR", "").strip() or OUR_ID_GENERATOR,
             engine=EngineSettings.resolve(explicit.get("queue_size"), environ),
+            shutdown_timeout=resolve_shutdown_timeout(explicit.get("shutdown_timeout"), environ),
         )
 
 

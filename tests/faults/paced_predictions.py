@@ -1,0 +1,82 @@
+"""A model process for the dead-collector test: decorated predictions at a fixed rate, latency per phase.
+
+Run under ``opentelemetry-instrument python tests/faults/paced_predictions.py RATE`` (configured by
+``OTEL_*`` only, as users run services). Each line read on stdin names the phase that starts now
+(``live``, ``dead``); once a second it prints a JSON line with the process's RSS and the engine's
+queue length. On SIGTERM it prints, per phase, the predictions made, those that raised, and the
+median and p99 ``predict()`` latency in microseconds, then exits through the package's bounded shutdown.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+
+from otel_ml_logging import OTelLoggingDecorator
+from otel_ml_logging.pipeline.engine import shared_engine
+from tests.plugin.models import ScoringInput, ScoringModel
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_mib() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * PAGE / 2**20
+
+
+def main(rate: float) -> None:
+    model = OTelLoggingDecorator(input_fields=["temperature", "city"], output_fields=["score"]).set_model(
+        ScoringModel()
+    )
+    phase = ["live"]
+    latencies: dict[str, list[int]] = {"live": [], "dead": []}
+    failures: dict[str, int] = {"live": 0, "dead": 0}
+
+    def read_phases() -> None:
+        for line in sys.stdin:
+            phase[0] = line.strip()
+
+    threading.Thread(target=read_phases, daemon=True).start()
+    engine = shared_engine()
+    interval = 1.0 / rate
+    data = ScoringInput(temperature=21.5, city="oslo")
+    next_tick = next_report = time.monotonic()
+    try:
+        while True:
+            current = phase[0]
+            started = time.perf_counter_ns()
+            try:
+                model.predict(data)
+            except Exception:
+                failures[current] += 1
+            latencies[current].append(time.perf_counter_ns() - started)
+            now = time.monotonic()
+            if now >= next_report:
+                print(
+                    json.dumps({"phase": current, "rss_mib": rss_mib(), "engine_queue": len(engine._queue)}), flush=True
+                )
+                next_report = now + 1.0
+            next_tick += interval
+            delay = next_tick - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+    except SystemExit:  # SIGTERM, turned into SystemExit by the package
+        summary = {
+            name: {
+                "predictions": len(values),
+                "failed": failures[name],
+                "median_us": statistics.median(values) / 1000 if values else None,
+                "p99_us": statistics.quantiles(values, n=100)[98] / 1000 if len(values) > 100 else None,
+            }
+            for name, values in latencies.items()
+        }
+        print(json.dumps({"summary": summary}), flush=True)
+        raise
+
+
+if __name__ == "__main__":
+    main(float(sys.argv[1]))

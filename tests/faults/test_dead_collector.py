@@ -1,0 +1,171 @@
+"""A dead collector under load: predictions unaffected, memory bounded, every drop counted, a prompt exit.
+
+Three model processes (grpc, http/protobuf, http/json) run decorated predictions at 500/s under
+``opentelemetry-instrument``, first with the real collector up (relaying to a test receiver), then
+with it stopped; then each gets SIGTERM while the collector is still down. The outage lasts 20 s, not
+60: at 500 predictions/s the SDK's queues (2048 spans, 2048 records) are full within 3 s and the
+exporters' retry deadline (10 s) passes twice, so by then the process is in the state it keeps for
+any longer outage, and memory that grows with time would show. What each process reports as
+delivered is compared with what the receiver got.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from harness import REPO_ROOT
+from harness.collector import run_collector
+from harness.model_service import BIN_DIR
+from harness.otlp_receiver import grpc_receiver
+
+pytestmark = pytest.mark.integration
+
+RELAY_CONFIG = REPO_ROOT / "tests" / "integration" / "collector.relay.yaml"
+
+PROTOCOLS = ("grpc", "http/protobuf", "http/json")
+RATE = 500
+LIVE_SECONDS = 8
+DEAD_SECONDS = 20
+EXIT_LIMIT = 5.0
+LATENCY_RATIO_LIMIT = 1.2
+RSS_GROWTH_LIMIT_MIB = 64
+REPORT = re.compile(r"(spans|log records): (\d+)/(\d+) delivered, (\d+) failed, (\d+) dropped")
+QUEUED = re.compile(r"predictions: (\d+) queued, (\d+) refused by a full queue, (?:(\d+) still queued)?")
+
+
+@dataclass
+class Driver:
+    protocol: str
+    process: subprocess.Popen[str]
+    output_path: Path
+
+    @property
+    def service_name(self) -> str:
+        return "r1-" + self.protocol.replace("/", "-")
+
+    def output(self) -> str:
+        return self.output_path.read_text(errors="replace")
+
+
+def _start(protocol: str, endpoints: dict[str, str], tmp_path: Path) -> Driver:
+    name = "r1-" + protocol.replace("/", "-")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT),
+        "OTEL_SERVICE_NAME": name,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoints[protocol],
+        "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+        "OTEL_METRIC_EXPORT_INTERVAL": "1000",
+    }
+    output_path = tmp_path / f"{name}.log"
+    command = [str(BIN_DIR / "opentelemetry-instrument"), str(BIN_DIR / "python")]
+    command += [str(REPO_ROOT / "tests" / "faults" / "paced_predictions.py"), str(RATE)]
+    with output_path.open("w") as output:
+        process = subprocess.Popen(
+            command, env=env, stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT, text=True
+        )
+    return Driver(protocol, process, output_path)
+
+
+def _terminate(driver: Driver) -> float:
+    """SIGTERM; return the seconds until the process was gone (SIGKILL after 30 s)."""
+    started = time.monotonic()
+    driver.process.send_signal(signal.SIGTERM)
+    try:
+        driver.process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        driver.process.kill()
+        driver.process.wait()
+    return time.monotonic() - started
+
+
+def test_dead_collector_costs_nothing_and_every_drop_is_counted(tmp_path):
+    with grpc_receiver() as receiver:
+        relay = {"RELAY_OTLP_ENDPOINT": receiver.endpoint.removeprefix("http://")}
+        configs = [
+            REPO_ROOT / "collector" / "config.yaml",
+            REPO_ROOT / "tests" / "integration" / "collector.relay.yaml",
+        ]
+        drivers: list[Driver] = []
+        try:
+            with run_collector(configs, relay, tmp_path / "storage") as collector:
+                endpoints = {
+                    "grpc": collector.otlp_grpc_endpoint,
+                    "http/protobuf": collector.otlp_http_endpoint,
+                    "http/json": collector.otlp_http_endpoint,
+                }
+                drivers = [_start(protocol, endpoints, tmp_path) for protocol in PROTOCOLS]
+                time.sleep(LIVE_SECONDS)
+            # the collector stopped (SIGTERM: it drained what it had acknowledged to the receiver)
+            for driver in drivers:
+                assert driver.process.poll() is None, driver.output()
+                driver.process.stdin.write("dead\n")
+                driver.process.stdin.flush()
+            time.sleep(DEAD_SECONDS)
+            with concurrent.futures.ThreadPoolExecutor(len(drivers)) as pool:
+                exit_seconds = list(pool.map(_terminate, drivers))
+        finally:
+            for driver in drivers:
+                if driver.process.poll() is None:
+                    driver.process.kill()
+                    driver.process.wait()
+        received_spans = Counter(s["resource"].get("service.name") for s in receiver.received.spans)
+        received_logs = Counter(r["resource"].get("service.name") for r in receiver.received.logs)
+
+    print()
+    print(
+        "protocol       predictions live/dead  failed  median µs live/dead  ratio  RSS MiB live→dead max  "
+        "engine queue max  exit s  spans delivered/accepted (failed, dropped) = received"
+    )
+    results = []
+    for driver, seconds in zip(drivers, exit_seconds, strict=True):
+        output = driver.output()
+        lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+        summary = next(line["summary"] for line in lines if "summary" in line)
+        samples = [line for line in lines if "rss_mib" in line]
+        live_rss = max(s["rss_mib"] for s in samples if s["phase"] == "live")
+        dead_rss = max(s["rss_mib"] for s in samples if s["phase"] == "dead")
+        queue_max = max(s["engine_queue"] for s in samples)
+        report_line = next(line for line in output.splitlines() if "otel_ml_logging delivery:" in line)
+        report = {m[0]: tuple(map(int, m[1:])) for m in REPORT.findall(report_line)}
+        live, dead = summary["live"], summary["dead"]
+        ratio = dead["median_us"] / live["median_us"]
+        spans = report["spans"]
+        print(
+            f"{driver.protocol:14} {live['predictions']:>10}/{dead['predictions']:<6} "
+            f"{live['failed'] + dead['failed']:6}  {live['median_us']:9.1f}/{dead['median_us']:<9.1f} {ratio:6.2f}  "
+            f"{live_rss:8.1f} → {dead_rss:<8.1f}      {queue_max:16}  {seconds:6.2f}  "
+            f"{spans[0]}/{spans[1]} ({spans[2]}, {spans[3]}) = {received_spans[driver.service_name]}"
+        )
+        results.append((driver, seconds, summary, live_rss, dead_rss, report, report_line, ratio, output))
+
+    for driver, seconds, summary, live_rss, dead_rss, report, report_line, ratio, output in results:
+        name = driver.service_name
+        predictions = summary["live"]["predictions"] + summary["dead"]["predictions"]
+        assert summary["live"]["failed"] == summary["dead"]["failed"] == 0, name
+        assert summary["dead"]["predictions"] >= RATE * DEAD_SECONDS * 0.5, (name, summary)  # it kept its pace
+        assert ratio <= LATENCY_RATIO_LIMIT, (name, summary)
+        assert dead_rss - live_rss <= RSS_GROWTH_LIMIT_MIB, (name, live_rss, dead_rss)
+        assert seconds <= EXIT_LIMIT, (name, seconds, output[-3000:])
+        queued, refused, still_queued = (int(n or 0) for n in QUEUED.search(report_line).groups())
+        assert queued + refused == predictions, (name, report_line, predictions)
+        delivered, accepted, failed, dropped = report["spans"]
+        # one span per prediction: counted as a span once built, else as a prediction refused or still queued
+        assert accepted + refused + still_queued == predictions, (name, report_line, predictions)
+        assert failed + dropped > 0, report_line  # the outage cost spans, and the report says so
+        assert delivered == received_spans[name], (name, report_line, received_spans[name])
+        delivered, accepted, failed, dropped = report["log records"]
+        assert accepted >= 2 * (predictions - refused - still_queued), (name, report_line)  # requested + created
+        assert delivered == received_logs[name], (name, report_line, received_logs[name])
+        assert "WARNING" in report_line, report_line  # something was lost: the report is a warning
