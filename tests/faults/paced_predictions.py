@@ -2,7 +2,8 @@
 
 Run under ``opentelemetry-instrument python tests/faults/paced_predictions.py RATE`` (configured by
 ``OTEL_*`` only, as users run services). Each line read on stdin names the phase that starts now
-(``live``, ``dead``); once a second it prints a JSON line with the process's RSS and the engine's
+(``live``, ``dead``); after the first 500 predictions (warm-up, not measured) it prints ``{"ready": true}``,
+and once a second it prints a JSON line with the process's RSS and the engine's
 queue length. On SIGTERM it prints, per phase, the predictions made, those that raised, and the
 median and p99 ``predict()`` latency in microseconds, then exits through the package's bounded shutdown.
 """
@@ -21,6 +22,7 @@ from otel_ml_logging.pipeline.engine import shared_engine
 from tests.plugin.models import ScoringInput, ScoringModel
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
+WARM_UP = 500
 
 
 def rss_mib() -> float:
@@ -32,9 +34,9 @@ def main(rate: float) -> None:
     model = OTelLoggingDecorator(input_fields=["temperature", "city"], output_fields=["score"]).set_model(
         ScoringModel()
     )
-    phase = ["live"]
-    latencies: dict[str, list[int]] = {"live": [], "dead": []}
-    failures: dict[str, int] = {"live": 0, "dead": 0}
+    phase = ["warm-up"]
+    latencies: dict[str, list[int]] = {"warm-up": [], "live": [], "dead": []}
+    failures: dict[str, int] = {"warm-up": 0, "live": 0, "dead": 0}
 
     def read_phases() -> None:
         for line in sys.stdin:
@@ -54,6 +56,9 @@ def main(rate: float) -> None:
             except Exception:
                 failures[current] += 1
             latencies[current].append(time.perf_counter_ns() - started)
+            if current == "warm-up" and len(latencies[current]) == WARM_UP:
+                phase[0] = "live"
+                print(json.dumps({"ready": True}), flush=True)
             now = time.monotonic()
             if now >= next_report:
                 print(
