@@ -82,7 +82,7 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
             f"{predict.__module__}.{predict.__qualname__}",
             state["_failures"],
         )
-        state["_path"] = None
+        self._swap_path(None)
         return self
 
     def _check_fields(self, model: Any) -> None:
@@ -103,7 +103,11 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
                 )
 
     def predict(self, data: Any) -> Any:
-        """Predict with the wrapped model, emitting its span, records and metrics."""
+        """Predict with the wrapped model, emitting its span, records and metrics.
+
+        The first call chooses the path; from then on ``predict`` is the path's request step itself
+        (an instance attribute, which takes precedence over this method): no extra call per prediction.
+        """
         path: PredictionPath | None = self.__dict__["_path"]
         if path is None:
             path = self._use_path(choose_path)
@@ -129,15 +133,21 @@ class OTelLoggingDecorator(MLModelDecorator):  # type: ignore[misc]
 
     def _swap_path(self, path: PredictionPath | None) -> PredictionPath | None:
         """Route predictions through ``path`` (None: choose again on the next one); return the previous path."""
-        previous: PredictionPath | None = self.__dict__["_path"]
-        self.__dict__["_path"] = path
+        state = self.__dict__
+        previous: PredictionPath | None = state["_path"]
+        state["_path"] = path
+        if path is None:
+            state.pop("predict", None)  # the class's predict() chooses again
+        else:
+            state["predict"] = path.predict
         return previous
 
     def _use_path(self, build: Callable[[Any, TelemetryModel, TelemetryFailures], PredictionPath]) -> PredictionPath:
         state = self.__dict__
         if state["_model"] is None:
             raise ValueError("OTelLoggingDecorator.predict() called before a model was set")
-        path = state["_path"] = build(state["_model"], state["_telemetry"], state["_failures"])
+        path = build(state["_model"], state["_telemetry"], state["_failures"])
+        self._swap_path(path)
         return path
 
     def flush(self, timeout: float = 30.0) -> bool:
