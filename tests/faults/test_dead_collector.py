@@ -6,7 +6,8 @@ with it stopped; then each gets SIGTERM while the collector is still down. The o
 60: at 500 predictions/s the SDK's queues (2048 spans, 2048 records) are full within 3 s and the
 exporters' retry deadline (10 s) passes twice, so by then the process is in the state it keeps for
 any longer outage, and memory that grows with time would show. What each process reports as
-delivered is compared with what the receiver got.
+delivered is compared with what the receiver got. A second test stops ``opentelemetry-instrument uvicorn``
+services whose collector is unreachable, one per protocol, and times their exit.
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
+import yaml
 
 from harness import REPO_ROOT
 from harness.collector import run_collector
-from harness.model_service import BIN_DIR
+from harness.model_service import BIN_DIR, run_model_service, stop
 from harness.otlp_receiver import grpc_receiver
+from harness.ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -180,3 +184,54 @@ def test_dead_collector_costs_nothing_and_every_drop_is_counted(tmp_path):
         assert accepted >= 2 * (predictions - refused - still_queued), (name, report_line)  # requested + created
         assert delivered == received_logs[name], (name, report_line, received_logs[name])
         assert "WARNING" in report_line, report_line  # something was lost: the report is a warning
+
+
+UVICORN_REST_CONFIG = {
+    "models": [
+        {
+            "class_path": "tests.plugin.models.ScoringModel",
+            "create_endpoint": True,
+            "decorators": [{"class_path": "otel_ml_logging.OTelLoggingDecorator"}],
+        }
+    ],
+}
+
+
+def _serve_and_stop_with_dead_collector(protocol: str, tmp_path: Path) -> tuple[str, float, int, str]:
+    log_dir = tmp_path / protocol.replace("/", "-")
+    log_dir.mkdir()
+    rest_config = log_dir / "rest_config.yaml"
+    rest_config.write_text(yaml.safe_dump(UVICORN_REST_CONFIG))
+    env = {
+        "OTEL_SERVICE_NAME": "r1-uvicorn",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{free_port()}",  # nothing listens there
+        "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+    }
+    with run_model_service(rest_config, env, log_dir, startup_timeout=120) as service:
+        url = f"{service.url}/api/models/scoring_model/prediction"
+        with httpx.Client(timeout=10) as client:
+            statuses = {client.post(url, json={"temperature": i, "city": "oslo"}).status_code for i in range(60)}
+        assert statuses == {200}
+        started = time.monotonic()
+        exit_code = stop(service, timeout=60)
+        seconds = time.monotonic() - started
+    return protocol, seconds, exit_code, service.output()
+
+
+def test_uvicorn_exits_promptly_with_a_dead_collector_and_reports(tmp_path):
+    with concurrent.futures.ThreadPoolExecutor(len(PROTOCOLS)) as pool:
+        runs = list(pool.map(lambda protocol: _serve_and_stop_with_dead_collector(protocol, tmp_path), PROTOCOLS))
+    print()
+    for protocol, seconds, _, output in runs:
+        report = next((line for line in output.splitlines() if "otel_ml_logging delivery:" in line), "no report")
+        print(f"{protocol:14} exit {seconds:4.1f} s  {report[report.find('delivery:') :]}")
+    for protocol, seconds, exit_code, output in runs:
+        assert exit_code == 143, (protocol, output[-3000:])
+        assert seconds <= EXIT_LIMIT, (protocol, seconds, output[-3000:])
+        report = next(line for line in output.splitlines() if "otel_ml_logging delivery:" in line)
+        counts = {m[0]: tuple(map(int, m[1:])) for m in REPORT.findall(report)}
+        for signal_name in ("spans", "log records"):
+            delivered, accepted, failed, dropped = counts[signal_name]
+            assert delivered == 0, report
+            assert accepted >= 60, report  # every prediction's span (and the request spans), every record
+            assert failed + dropped == accepted, report
