@@ -21,7 +21,8 @@ Programmatic::
     model = otel_ml_logging.OTelLoggingDecorator(input_fields=["age"]).set_model(MyModel())
 
 Environment variables read besides the standard ``OTEL_*`` ones:
-``OTEL_ML_LOGGING_HASH_SALT``, ``OTEL_ML_LOGGING_QUEUE_SIZE``, and ``NODE_IP`` (``host.ip``)
+``OTEL_ML_LOGGING_HASH_SALT``, ``OTEL_ML_LOGGING_QUEUE_SIZE``, ``OTEL_ML_LOGGING_SHUTDOWN_TIMEOUT``
+and ``NODE_IP`` (``host.ip``)
 (see :mod:`otel_ml_logging.environment_variables`).
 """
 
