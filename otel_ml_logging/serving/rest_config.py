@@ -39,6 +39,8 @@ def read_rest_config(path: str | Path) -> dict[str, Any]:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise RestConfigError(f"cannot read rest config {str(path)!r}: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise RestConfigError(f"rest config {str(path)!r} is not UTF-8: byte {error.start}: {error.reason}") from None
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as error:

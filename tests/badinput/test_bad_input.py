@@ -1,7 +1,8 @@
 """Bad input, table-driven: each row names the input and the exact outcome.
 
-Three families are here: prediction values that are hard to record, bad configuration variables,
-invalid collector configuration (checked by the real ``otelcol-ml validate``). Other families are
+Four families are here: prediction values that are hard to record, bad configuration variables,
+invalid collector configuration (checked by the real ``otelcol-ml validate``), bad rest-model-service
+configuration (``otel-ml-logging check``). Other families are
 covered where their code is tested; README.md ("Bad input") lists every row with where it lives.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +180,36 @@ def test_invalid_collector_config_is_refused_naming_the_key(content, words, tmp_
     )
     assert completed.returncode != 0, completed.stdout
     assert words in completed.stderr + completed.stdout, completed.stderr
+
+
+REST_CONFIGS = [
+    # content of the rest-model-service YAML, and what `otel-ml-logging check` says (exit status 1)
+    ("broken YAML", b"models:\n  - class_path: [unclosed\n", "is not valid YAML: while parsing a flow sequence"),
+    ("not UTF-8", b"\xff\xfemodels: []\n", "is not UTF-8: byte 0: invalid start byte"),
+    ("a list, not a mapping", b"- just\n- a list\n", "has no 'models' list"),
+    (
+        "unknown input field",
+        b"models:\n  - class_path: tests.plugin.models.ScoringModel\n    decorators:\n"
+        b"      - class_path: otel_ml_logging.OTelLoggingDecorator\n        configuration: {input_fields: [ctiy]}\n",
+        "input_fields names unknown field(s) 'ctiy' for model 'scoring_model'; valid names: temperature, city",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"), [row[1:] for row in REST_CONFIGS], ids=[row[0] for row in REST_CONFIGS]
+)
+def test_bad_rest_config_is_named_by_check(content, message, tmp_path: Path):
+    config = tmp_path / "rest_config.yaml"
+    config.write_bytes(content)
+    completed = subprocess.run(
+        [sys.executable, "-m", "otel_ml_logging.cli", "check", str(config)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 1, completed.stdout
+    assert message in completed.stderr + completed.stdout, completed.stderr
+    assert "Traceback" not in completed.stderr
