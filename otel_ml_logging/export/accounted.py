@@ -78,6 +78,7 @@ class _Accounted:
             results = (LogRecordExportResult.SUCCESS, LogRecordExportResult.FAILURE)
         super().__init__(_AccountingExporter(exporter, stats, self.signal, *results), **options)  # type: ignore[call-arg]
         self._stats, self._stopping, self._upstream, self._budget = stats, False, upstream, budget
+        self._closed = False  # the SDK processor is shutting down: what comes now is dropped without its log line
         if isinstance(exporter, ReportsDelivery):  # its export() only queues: it reports what it really sent
             stats.track_exporter(exporter)
 
@@ -90,6 +91,16 @@ class _Accounted:
         processor = self._batch_processor
         queue = getattr(processor, "_queue", None)
         return queue is not None and len(queue) >= getattr(processor, "_max_queue_size", len(queue) + 1)
+
+    def _refused(self) -> bool:
+        """Count an item, and tell whether it is dropped here: queue full, or the processor closed.
+
+        The SDK's processor logs a line for each item it refuses; through the logging bridge that line
+        comes back as another item (under a dead collector, into a full queue; after shutdown, as a
+        recursion warning on stderr).
+        """
+        self._count()
+        return self._closed or self._queue_full()
 
     def _count(self) -> None:
         if not self._stopping:  # what is emitted once shutdown has begun (the report itself) is not counted
@@ -104,6 +115,7 @@ class _Accounted:
         if self._upstream is not None:
             self._upstream()
         self._stopping = True
+        self._closed = True  # the SDK's processor refuses items from here on (its own flag is set first thing)
         if self._budget is None:
             super().shutdown()  # type: ignore[misc]
             self._stats.log_report()
@@ -118,10 +130,8 @@ class AccountedBatchSpanProcessor(_Accounted, BatchSpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         """Count a sampled span, then queue it (or drop it when the queue is full)."""
-        if span.context is not None and span.context.trace_flags.sampled:
-            self._count()
-            if self._queue_full():
-                return
+        if span.context is not None and span.context.trace_flags.sampled and self._refused():
+            return
         super().on_end(span)
 
 
@@ -132,7 +142,6 @@ class AccountedBatchLogRecordProcessor(_Accounted, BatchLogRecordProcessor):
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         """Count a record, then queue it (or drop it when the queue is full)."""
-        self._count()
-        if self._queue_full():
+        if self._refused():
             return
         super().on_emit(log_record)
