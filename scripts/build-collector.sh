@@ -69,7 +69,7 @@ inputs_hash() {
     "$GO" env GOVERSION GOOS GOARCH
     sha256sum "$MANIFEST" | cut -d' ' -f1
     local module
-    for module in gelfexporter statuslogextension; do
+    for module in gelfexporter statuslogextension shutdownguardextension; do
       [[ -d "$COLLECTOR_DIR/$module" ]] || continue
       (cd "$COLLECTOR_DIR/$module" \
         && find . -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' -o -name 'metadata.yaml' \) \

@@ -15,7 +15,7 @@ step "mypy (strict) otel_ml_logging"
 step "mdatagen: collector/gelfexporter's generated files match its metadata.yaml"
 scripts/generate-collector.sh --check
 
-for module in collector/gelfexporter collector/statuslogextension; do
+for module in collector/gelfexporter collector/statuslogextension collector/shutdownguardextension; do
   step "go vet + go test: $module"
   (cd "$module" && go vet ./... && go test -count=1 ./...)
 done
