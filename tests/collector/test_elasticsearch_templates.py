@@ -78,7 +78,7 @@ def test_setup_script_is_idempotent(elasticsearch: RunningElasticsearch) -> None
         body = template["index_template"]
         assert body["data_stream"] is not None
         # x-pack component templates are optional: absent here, so they must be ignored.
-        assert "logs@settings" in body["composed_of"] or "traces@settings" in body["composed_of"]
+        assert {"logs@settings", "traces@settings", "metrics@settings"} & set(body["composed_of"])
 
 
 def test_log_data_stream_gets_the_documented_types(elasticsearch: RunningElasticsearch) -> None:
