@@ -65,7 +65,7 @@ def collector_env(port: int) -> dict[str, str]:
         "GRAYLOG_OTLP_ENDPOINT": f"127.0.0.1:{port}",
         "GRAYLOG_OTLP_TLS_INSECURE": "true",
         "GRAYLOG_OTLP_AUTHORIZATION": "Bearer graylog-input-token",
-        "COLLECTOR_BATCH_TIMEOUT": "100ms",
+        "GRAYLOG_OTLP_FLUSH_INTERVAL": "100ms",
     }
 
 

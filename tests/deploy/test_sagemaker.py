@@ -117,7 +117,7 @@ def test_serve_delivers_predictions_and_server_output_to_graylog(tmp_path: Path)
                 "OTLP_HTTP_ENDPOINT": f"127.0.0.1:{free_port()}",
                 "HEALTH_CHECK_ENDPOINT": f"127.0.0.1:{free_port()}",
                 "COLLECTOR_METRICS_PORT": str(free_port()),
-                "COLLECTOR_BATCH_TIMEOUT": "200ms",
+                "GELF_FLUSH_INTERVAL": "200ms",
                 "OTEL_BLRP_SCHEDULE_DELAY": "200",
                 "OTEL_SERVICE_NAME": "sagemaker-endpoint",
             }
