@@ -19,7 +19,9 @@ Environment variables (command-line options win):
 - ``ELASTICSEARCH_CA_CERT``: PEM file to verify the server certificate
 
 The templates live in ``collector/elasticsearch/`` as ``component_template.<name>.json`` and
-``index_template.<name>.json``. Standard library only.
+``index_template.<name>.json``: every file there is applied, so the data streams of all three
+signals (``logs-otel_ml-*``, ``traces-otel_ml-*``, ``metrics-otel_ml-*``) and of span events get
+their template. Standard library only.
 """
 
 from __future__ import annotations
