@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Generate the code of our collector components (collector/gelfexporter,
-# collector/statuslogextension) from their metadata.yaml with mdatagen, as contrib components
+# collector/statuslogextension, collector/shutdownguardextension) from their metadata.yaml with
+# mdatagen, as contrib components
 # do: internal/metadata (component type, stability, and for the exporter the telemetry builder of
 # the dropped-records metric), internal/metadatatest, generated_component_test.go,
 # generated_package_test.go and documentation.md (what a component's metadata.yaml calls for).
@@ -15,7 +16,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$ROOT/collector/tools"
-COMPONENTS=(gelfexporter statuslogextension)
+COMPONENTS=(gelfexporter statuslogextension shutdownguardextension)
 MANIFEST="$ROOT/collector/builder-config.yaml"
 # What mdatagen writes next to metadata.yaml (README.md only between its status markers; ours has none).
 GENERATED=(internal/metadata internal/metadatatest generated_component_test.go generated_package_test.go documentation.md)

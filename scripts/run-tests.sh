@@ -12,7 +12,7 @@ step "ruff"
 step "mypy (strict) otel_ml_logging"
 .venv/bin/mypy
 
-step "mdatagen: collector/gelfexporter's generated files match its metadata.yaml"
+step "mdatagen: the generated files of our collector components match their metadata.yaml"
 scripts/generate-collector.sh --check
 
 for module in collector/gelfexporter collector/statuslogextension collector/shutdownguardextension; do

@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/confmap/xconfmap"
+
+	"github.com/otel-ml-logging/otel-ml-logging/collector/shutdownguardextension/internal/metadata"
 )
 
 func loadConfig(t *testing.T, name string) *Config {
@@ -21,7 +23,7 @@ func loadConfig(t *testing.T, name string) *Config {
 	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
 	require.NoError(t, err)
 	cfg := NewFactory().CreateDefaultConfig()
-	sub, err := cm.Sub(component.NewIDWithName(componentType, name).String())
+	sub, err := cm.Sub(component.NewIDWithName(metadata.Type, name).String())
 	require.NoError(t, err)
 	require.NoError(t, sub.Unmarshal(cfg))
 	return cfg.(*Config)

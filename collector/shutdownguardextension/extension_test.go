@@ -16,6 +16,8 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.uber.org/zap"
+
+	"github.com/otel-ml-logging/otel-ml-logging/collector/shutdownguardextension/internal/metadata"
 )
 
 // fakeOS records what the guard asks of the process.
@@ -104,8 +106,8 @@ func TestDisabledRegistersNothing(t *testing.T) {
 
 func TestFactoryLifecycle(t *testing.T) {
 	f := NewFactory()
-	assert.Equal(t, componentType, f.Type())
-	ext, err := f.Create(context.Background(), extensiontest.NewNopSettings(componentType), f.CreateDefaultConfig())
+	assert.Equal(t, metadata.Type, f.Type())
+	ext, err := f.Create(context.Background(), extensiontest.NewNopSettings(metadata.Type), f.CreateDefaultConfig())
 	require.NoError(t, err)
 	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
 	require.NoError(t, ext.Shutdown(context.Background()))

@@ -11,12 +11,8 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension"
-)
 
-// Component type and stability, as in metadata.yaml.
-var (
-	componentType      = component.MustNewType("shutdown_guard")
-	extensionStability = component.StabilityLevelAlpha
+	"github.com/otel-ml-logging/otel-ml-logging/collector/shutdownguardextension/internal/metadata"
 )
 
 // defaultTimeout leaves room within Kubernetes' default 30 s grace period.
@@ -24,7 +20,7 @@ const defaultTimeout = 15 * time.Second
 
 // NewFactory returns the factory of the shutdown_guard extension.
 func NewFactory() extension.Factory {
-	return extension.NewFactory(componentType, createDefaultConfig, createExtension, extensionStability)
+	return extension.NewFactory(metadata.Type, createDefaultConfig, createExtension, metadata.ExtensionStability)
 }
 
 func createDefaultConfig() component.Config {
