@@ -60,6 +60,10 @@ def test_elasticsearch_and_collector_killed_under_load_every_prediction_once(tmp
             counts = wait_for_records(lambda: prediction_counts(es, LOGS), exported, timeout=180)
             drained = time.monotonic() - started
             spans = es.count(TRACES)
+            # Copies rejected by their document id (409), counted by the exporter since the restart.
+            conflicts = collector.metric(
+                "otelcol_elasticsearch_docs_processed", error_type="version_conflict_engine_exception"
+            )
             collector_log = collector.log_text()
         finally:
             collector.close()
@@ -71,7 +75,8 @@ def test_elasticsearch_and_collector_killed_under_load_every_prediction_once(tmp
     print(
         f"\nR2 Elasticsearch + collector killed under load: {result.predictions} predictions in "
         f"{result.seconds:.1f}s; " + ", ".join(schedule.log) + f"\n  plugin: {result.report_line}"
-        f"\n  Elasticsearch: {counts.summary()}; spans {spans}; all indexed {drained:.0f}s after the load ended"
+        f"\n  Elasticsearch: {counts.summary()}; spans {spans}; all indexed {drained:.0f}s after the load ended; "
+        f"{conflicts:.0f} re-sent documents rejected as duplicates (409) since the collector's restart"
         f"\n  lost by the plugin (counted): {lost_at_plugin} records; lost after the plugin's export: "
         f"{records['exported'] - arrived}; missing per event: {missing}; duplicated: {counts.duplicated}"
     )

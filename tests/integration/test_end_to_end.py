@@ -48,6 +48,7 @@ VOLATILE = {
     "span.id",
     "parent.id",
     "ml.prediction.id",
+    "elasticsearch.document_id",  # derived from the ids and timestamps above
     "ml.prediction.latency_ms",
     "event.ingested",
     "observer.hostname",
