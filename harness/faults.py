@@ -27,6 +27,8 @@ class Schedule:
 
     steps: list[tuple[float, str, Callable[[], None]]] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
+    #: wall-clock (``time.time()``) start and end of each step, by name
+    wall: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def at(self, offset: float, name: str, action: Callable[[], None]) -> Schedule:
         """Add ``action`` at ``offset`` seconds; returns self for chaining."""
@@ -41,7 +43,9 @@ class Schedule:
             if delay > 0:
                 time.sleep(delay)
             began = time.monotonic() - start
+            wall_began = time.time()
             action()
+            self.wall[name] = (wall_began, time.time())
             self.log.append(f"{name}: at {began:.1f}s (took {time.monotonic() - start - began:.1f}s)")
 
 
@@ -60,6 +64,7 @@ class PredictionCounts:
     records: dict[str, int]
     distinct: dict[str, int]
     duplicated: dict[str, int]
+    ids: dict[str, set[str]] = field(default_factory=dict, compare=False)
 
     @classmethod
     def from_pairs(cls, pairs: Iterable[tuple[tuple[str, str], int]]) -> PredictionCounts:
@@ -67,12 +72,14 @@ class PredictionCounts:
         records: Counter[str] = Counter()
         distinct: Counter[str] = Counter()
         duplicated: Counter[str] = Counter()
-        for (_, event), count in pairs:
+        ids: dict[str, set[str]] = {}
+        for (prediction, event), count in pairs:
             records[event] += count
             distinct[event] += 1
+            ids.setdefault(event, set()).add(prediction)
             if count > 1:
                 duplicated[event] += 1
-        return cls(dict(records), dict(distinct), dict(duplicated))
+        return cls(dict(records), dict(distinct), dict(duplicated), ids)
 
     def summary(self) -> str:
         """One line per event: records, distinct predictions, duplicated predictions."""

@@ -4,8 +4,10 @@ Run as a process (``python -m harness.prediction_load --endpoint ... --rate 200 
 it sets the plugin up with :func:`otel_ml_logging.configure`, wraps a trivial ml-base model with
 :class:`otel_ml_logging.OTelLoggingDecorator`, predicts at ``--rate`` per second for ``--seconds``,
 flushes and shuts the SDK down (as a service does on SIGTERM), and prints one JSON line: the number
-of predictions, seconds, and the plugin's delivery
-counters per signal (``accepted``, ``exported``, ``failed``, ``dropped``).
+of predictions, seconds, and the plugin's delivery counters per signal (``accepted``,
+``exported``, ``failed``, ``dropped``). Prediction ``n`` carries the client id
+``<service name>-<n>`` (``ml.prediction.id``) and was made at ``started + n / rate`` (wall clock),
+so a test can tell when each missing prediction was made (:meth:`LoadResult.made_at`).
 
 :func:`start_load` starts it from a test and :func:`finish_load` collects the result.
 """
@@ -34,10 +36,21 @@ class LoadResult:
     seconds: float
     delivery: dict[str, dict[str, int]]
     report_line: str
+    service_name: str
+    started: float
+    rate: float
 
     def records(self, signal: str = "log records") -> dict[str, int]:
         """Return the plugin's counters for ``signal`` (``log records`` or ``spans``)."""
         return self.delivery.get(signal, {"accepted": 0, "exported": 0, "failed": 0, "dropped": 0})
+
+    def prediction_id(self, number: int) -> str:
+        """Return the ``ml.prediction.id`` of prediction ``number`` (0-based)."""
+        return f"{self.service_name}-{number}"
+
+    def made_at(self, prediction_id: str) -> float:
+        """Wall-clock time (``time.time()``) at which the prediction with this id was made."""
+        return self.started + int(prediction_id.rsplit("-", 1)[1]) / self.rate
 
 
 def start_load(
@@ -79,7 +92,15 @@ def finish_load(process: subprocess.Popen[str], timeout: float) -> LoadResult:
     if process.returncode != 0:
         raise AssertionError(f"load process exited with {process.returncode}: {stdout[-2000:]}")
     data: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
-    return LoadResult(data["predictions"], data["seconds"], data["delivery"], data["report"])
+    return LoadResult(
+        data["predictions"],
+        data["seconds"],
+        data["delivery"],
+        data["report"],
+        data["service_name"],
+        data["started"],
+        data["rate"],
+    )
 
 
 def _run(endpoint: str, protocol: str, rate: float, seconds: float, service_name: str) -> dict[str, Any]:
@@ -95,10 +116,11 @@ def _run(endpoint: str, protocol: str, rate: float, seconds: float, service_name
     ).set_model(bench.TrivialModel())
     sample = bench.SAMPLE
     interval, count = 1.0 / rate, 0
+    started = time.time()
     start = time.perf_counter()
     next_at = start
     while time.perf_counter() - start < seconds:
-        model.predict(sample)
+        model.predict(sample.model_copy(update={"prediction_id": f"{service_name}-{count}"}))
         count += 1
         next_at += interval
         delay = next_at - time.perf_counter()
@@ -112,7 +134,15 @@ def _run(endpoint: str, protocol: str, rate: float, seconds: float, service_name
         signal: {"accepted": d.accepted, "exported": d.exported, "failed": d.failed, "dropped": d.dropped}
         for signal, d in stats.snapshot().items()
     }
-    return {"predictions": count, "seconds": elapsed, "delivery": delivery, "report": stats.report()}
+    return {
+        "predictions": count,
+        "seconds": elapsed,
+        "delivery": delivery,
+        "report": stats.report(),
+        "service_name": service_name,
+        "started": started,
+        "rate": rate,
+    }
 
 
 def main() -> None:
