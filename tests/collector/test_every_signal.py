@@ -2,10 +2,9 @@
 export error, and metrics land in their Elasticsearch data stream.
 
 A signal without a pipeline makes the OTLP receiver answer 404 (HTTP) / UNIMPLEMENTED (gRPC) on
-every export, and the plugin exports all three by default. The Kubernetes agent's configuration is
-the ``config`` of ``deploy/kubernetes/values-agent.yaml`` on top of what the upstream chart adds
-(OTLP receiver, ``memory_limiter``, ``health_check``, and ``file_storage`` from the
-``storeCheckpoints`` preset).
+every export, and the plugin exports all three by default. The combinations are the ones compose,
+the Kubernetes gateway and agent, and the READMEs run (Kafka and ``k8sattributes`` need their
+peers and are left to the scale tests).
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from harness import REPO_ROOT
 from harness.collector import run_collector
@@ -77,31 +75,6 @@ METRIC = {
 }
 
 
-def agent_config(path: Path) -> Path:
-    """The agent's configuration as the chart renders it, with our variables for ports and storage."""
-    values = yaml.safe_load((REPO_ROOT / "deploy" / "kubernetes" / "values-agent.yaml").read_text())
-    config: dict[str, Any] = values["config"]
-    config["receivers"] = {
-        "otlp": {
-            "protocols": {
-                "grpc": {"endpoint": "${env:OTLP_GRPC_ENDPOINT}"},
-                "http": {"endpoint": "${env:OTLP_HTTP_ENDPOINT}"},
-            }
-        }
-    }
-    config["processors"] = {
-        "memory_limiter": {"check_interval": "5s", "limit_percentage": 80, "spike_limit_percentage": 25}
-    }
-    config["extensions"] = {
-        **config.get("extensions", {}),
-        "health_check": {"endpoint": "${env:HEALTH_CHECK_ENDPOINT}"},
-        "file_storage": {"directory": "${env:COLLECTOR_STORAGE_DIR}"},
-    }
-    config["service"]["extensions"] = [*config["service"]["extensions"], "file_storage"]
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
 def dead_endpoint() -> str:
     return f"127.0.0.1:{free_port('tcp')}"
 
@@ -117,7 +90,10 @@ COMBINATIONS: dict[str, tuple[list[str], dict[str, str]]] = {
         ["config.yaml", "config.graylog-otlp.yaml"],
         {"GRAYLOG_OTLP_ENDPOINT": "{dead}", "GRAYLOG_OTLP_TLS_INSECURE": "true"},
     ),
-    "kubernetes agent": ([], {"GATEWAY_OTLP_ENDPOINT": "{dead}"}),
+    "node agent": (
+        ["config.yaml", "config.agent.yaml"],
+        {"GATEWAY_OTLP_ENDPOINT": "{dead}", "FILELOG_PODS_DIR": "{tmp}/pods"},
+    ),
 }
 
 
@@ -135,8 +111,8 @@ def post(url: str, body: dict[str, Any]) -> int:
 @pytest.mark.parametrize("name", list(COMBINATIONS))
 def test_every_shipped_configuration_accepts_traces_logs_and_metrics(name: str, tmp_path: Path) -> None:
     files, env = COMBINATIONS[name]
-    configs = [COLLECTOR / f for f in files] if files else [agent_config(tmp_path / "agent.yaml")]
-    env = {key: value.format(dead=dead_endpoint()) for key, value in env.items()}
+    configs = [COLLECTOR / f for f in files]
+    env = {key: value.format(dead=dead_endpoint(), tmp=tmp_path) for key, value in env.items()}
     env["COLLECTOR_SHUTDOWN_TIMEOUT"] = "1s"  # outputs are unreachable: do not wait for them on exit
     with run_collector(configs, env, tmp_path / "storage") as collector:
         statuses = {

@@ -243,6 +243,7 @@ def built_component_types() -> dict[str, set[str]]:
         "filestorage": "file_storage",
         "healthcheck": "health_check",
         "statuslog": "status_log",
+        "shutdownguard": "shutdown_guard",
     }
     types: dict[str, set[str]] = {}
     for section, suffix in (
