@@ -7,6 +7,7 @@ proves the NUL-framed messages survived the TLS hop whole.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,7 +103,10 @@ def test_gelf_tls_handshake_failure_keeps_records_queued(
     with run_collector(CONFIGS, gelf_env(tls_peer, pki, **overrides), tmp_path / "storage", stop_timeout=5) as c:
         send(c.otlp_grpc_endpoint, run_id)
         c.wait_metric("otelcol_exporter_queue_size", 1, timeout=10, exporter="gelf")
-        log = c.log_text()
+        # The queue forms batches (GELF_FLUSH_INTERVAL, 1 s): wait for the first attempt's log line.
+        deadline = time.monotonic() + 15
+        while reason not in (log := c.log_text()) and time.monotonic() < deadline:
+            time.sleep(0.2)
         deadline_messages = graylog.messages(timeout=2, count=before + 1)
         assert c.metric("otelcol_exporter_sent_log_records", exporter="gelf") == 0
         assert c.metric("otelcol_exporter_send_failed_log_records", exporter="gelf") == 0
