@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # Generate the code of our collector components (collector/gelfexporter,
 # collector/statuslogextension, collector/shutdownguardextension) from their metadata.yaml with
-# mdatagen, as contrib components
-# do: internal/metadata (component type, stability, and for the exporter the telemetry builder of
-# the dropped-records metric), internal/metadatatest, generated_component_test.go,
-# generated_package_test.go and documentation.md (what a component's metadata.yaml calls for).
+# mdatagen, as contrib components do: internal/metadata (component type, stability, and for the
+# exporter the telemetry builder of the dropped-records metric), internal/metadatatest,
+# generated_component_test.go, generated_package_test.go and documentation.md (what a component's metadata.yaml calls for).
 #
 # Usage: scripts/generate-collector.sh [--check]
 #
