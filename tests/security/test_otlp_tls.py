@@ -38,21 +38,23 @@ PREDICTIONS = 5
 PROTOCOLS = ["grpc", "http/protobuf", "http/json"]
 
 # A model service in miniature: the plugin configured from the environment only, a few predictions,
-# a flush, then its delivery counters as JSON on stdout.
+# then a normal exit. The counters are printed as JSON by an exit handler registered before
+# configure(), so it runs after the plugin's own (which flush and shut the exporters down).
 APP = """
-import json, sys
-from opentelemetry import _logs, trace
+import atexit, json, sys
 import otel_ml_logging
 from tests.plugin.models import ScoringInput, ScoringModel
 
-stats = otel_ml_logging.configure()
+def counters():
+    snapshot = otel_ml_logging.delivery_stats().snapshot()
+    counts = {signal: [d.accepted, d.exported, d.lost] for signal, d in snapshot.items()}
+    print("DELIVERY " + json.dumps(counts), flush=True)
+
+atexit.register(counters)
+otel_ml_logging.configure()
 model = otel_ml_logging.OTelLoggingDecorator(input_fields=["city"]).set_model(ScoringModel())
 for i in range(int(sys.argv[1])):
     model.predict(ScoringInput(temperature=i, city="riga"))
-trace.get_tracer_provider().force_flush(8000)
-_logs.get_logger_provider().force_flush(8000)
-counts = {signal: [d.accepted, d.exported, d.lost] for signal, d in stats.snapshot().items()}
-print("DELIVERY " + json.dumps(counts), flush=True)
 """
 
 
@@ -160,6 +162,7 @@ def test_mtls_and_token_deliver_everything(stack: Stack, protocol: str) -> None:
     with received.lock:
         spans, logs = of_service(received, service)
     print(f"\n{protocol} over mTLS + bearer token: {len(spans)} spans, {len(logs)} log records relayed; {delivery}")
+    assert set(delivery) == {"spans", "log records"}, delivery
     assert all(lost == 0 and exported == accepted > 0 for accepted, exported, lost in delivery.values()), delivery
     assert_token_absent(stack, completed)
 
@@ -195,6 +198,7 @@ def test_refused_without_valid_certificate_or_token(stack: Stack, protocol: str,
     assert (spans, logs) == ([], [])
     assert stack.collector.metric("otelcol_receiver_accepted_log_records") == before
     # the plugin counts what the collector refused as lost (failed, or still queued when it gave up)
+    assert set(delivery) == {"spans", "log records"}, delivery
     assert all(exported == 0 and lost == accepted > 0 for accepted, exported, lost in delivery.values()), delivery
     assert_token_absent(stack, completed)
 
