@@ -148,20 +148,24 @@ def test_wrong_password_keeps_the_queue_until_fixed(
 ) -> None:
     """401 is retried like an outage: nothing is dropped, and a restart with the right password delivers all once.
 
-    The collector does not stop on SIGTERM while the bulk request is being retried (it waits for it
-    within ELASTICSEARCH_OUTAGE_BUDGET), so it is SIGKILLed after 5 s: the in-flight batch stays in the
-    persistent queue and is sent after the restart.
+    On SIGTERM the collector waits for the bulk request being retried until the shutdown guard ends
+    it (COLLECTOR_SHUTDOWN_TIMEOUT, 3 s here): the in-flight batch stays in the persistent queue and
+    is sent after the restart.
     """
     run_id = f"wrong-pw-{uuid.uuid4().hex[:10]}"
     seen = len(es_proxy.access_log())
     wrong = {"ELASTICSEARCH_USERNAME": USER, "ELASTICSEARCH_PASSWORD": "not-" + PASSWORD}
-    with run_collector(CONFIGS, es_env(es_proxy, pki, wrong), tmp_path / "storage", stop_timeout=5) as collector:
+    wrong["COLLECTOR_SHUTDOWN_TIMEOUT"] = "3s"
+    with run_collector(CONFIGS, es_env(es_proxy, pki, wrong), tmp_path / "storage", stop_timeout=20) as collector:
         send(collector, run_id)
         log = wait_for_log(collector, "401 Unauthorized")
         deadline = time.monotonic() + 10
         while len(bulk_entries(es_proxy, seen)) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert_held_not_dropped(collector)
+        stopping = time.monotonic()
+    stopped_after = time.monotonic() - stopping
+    assert stopped_after < 15, f"SIGTERM did not stop the collector (SIGKILL after 20 s): {stopped_after:.1f} s"
     refused = bulk_entries(es_proxy, seen)
     assert_retrying_error_logged(log, "Elasticsearch request failed: 401 Unauthorized")
     assert "Dropping data" not in log
@@ -176,7 +180,10 @@ def test_wrong_password_keeps_the_queue_until_fixed(
         time.sleep(2)  # anything sent twice would show up by now (refresh is forced by the count)
         indexed = count_run(elasticsearch, run_id, RECORDS)
         log = collector.log_text()
-    print(f"\nwrong password: {len(refused)} refused (401), 0 dropped; fixed: {indexed}/{RECORDS} indexed")
+    print(
+        f"\nwrong password: {len(refused)} refused (401), 0 dropped, stopped {stopped_after:.1f} s after SIGTERM; "
+        f"fixed: {indexed}/{RECORDS} indexed"
+    )
     assert indexed == RECORDS
     assert {e["status"] for e in bulk_entries(es_proxy, seen)} == {200}
     assert_no_secret(log, "the collector's log")
