@@ -90,7 +90,7 @@ class JsonSink:
 
     def encode_json(self, telemetry: PredictionTelemetry) -> tuple[bytes | None, bytes]:
         """Return the span's JSON (None when disabled or not sampled) and the records' JSON, comma-separated."""
-        converted: dict[int, bytes] = {}  # this prediction's groups, shared by the span and the records
+        converted = self._shared.copy()  # + this prediction's groups, shared by the span and the records
         ids = b'"traceId":"%032x","spanId":"%016x"' % (telemetry.trace_id, telemetry.span_id)
         tail = b'%s,"flags":%d}' % (ids, telemetry.trace_flags)
         observed = time.time_ns()
@@ -125,11 +125,11 @@ class JsonSink:
         parts = []
         for group in groups:
             if group:
-                encoded = self._shared.get(id(group)) or converted.get(id(group))
+                encoded = converted.get(key := id(group))
                 if encoded is None:
-                    encoded = converted[id(group)] = _dumps(plain_key_values(group))[1:-1]
+                    encoded = converted[key] = _dumps(plain_key_values(group))[1:-1]
                     if type(group) is SharedAttributes and len(self._shared) < _MAX_REMEMBERED:
-                        self._shared[id(group)] = encoded  # a model's or the code's group: once for all
+                        self._shared[key] = encoded  # a model's or the code's group: once for all
                         self._alive.append(group)
                 parts.append(encoded)
         return b",".join(parts)
