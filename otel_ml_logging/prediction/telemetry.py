@@ -126,7 +126,8 @@ class TelemetryModel:
     def build(self, facts: PredictionFacts) -> PredictionTelemetry:
         """Return the span, records and metric point of one finished prediction."""
         config = self.config
-        model = self._model_group(facts.model_name, facts.model_version)
+        model_name, model_version = facts.model_name, facts.model_version  # each read once: properties of the scope
+        model = self._model_group(model_name, model_version)
         identity: Attributes = {attr.ML_PREDICTION_ID: truncate(facts.prediction_id, config.max_value_length)}
         error = facts.error
         keep_inputs = facts.sampled_payload or error is not None  # a failed prediction always keeps its input
@@ -209,9 +210,7 @@ class TelemetryModel:
             else None
         )
         metric = (
-            MetricPoint(facts.model_name, facts.model_version, status, latency_ms / 1e3, error_type)
-            if config.metrics
-            else None
+            MetricPoint(model_name, model_version, status, latency_ms / 1e3, error_type) if config.metrics else None
         )
         return PredictionTelemetry(
             facts.trace_id, facts.span_id, facts.trace_flags, facts.parent, span, records, metric
