@@ -2,10 +2,12 @@
 
 Run under ``opentelemetry-instrument python tests/faults/paced_predictions.py RATE`` (configured by
 ``OTEL_*`` only, as users run services). Each line read on stdin names the phase that starts now
-(``live``, ``dead``); after the first 500 predictions (warm-up, not measured) it prints ``{"ready": true}``,
-and once a second it prints a JSON line with the process's RSS and the engine's
-queue length. On SIGTERM it prints, per phase, the predictions made, those that raised, and the
-median and p99 ``predict()`` latency in microseconds, then exits through the package's bounded shutdown.
+(``live``, ``dead``); after the first 500 predictions (warm-up) it prints ``{"ready": true}`` and keeps
+warming up until told ``live``, so that every process starts measuring at the same moment. Once a
+second it prints a JSON line with the process's RSS and the engine's queue length. On SIGTERM it prints,
+per phase, the predictions made, those that raised, the median and p99 ``predict()`` latency in
+microseconds, and the median of each whole second (``window_medians_us``: a slow spell of the machine
+moves a few windows, not the median over them), then exits through the package's bounded shutdown.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from tests.plugin.models import ScoringInput, ScoringModel
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 WARM_UP = 500
+WINDOW_MIN = 50  # fewer predictions in a window (one cut short by a phase change) give no median
 
 
 def rss_mib() -> float:
@@ -36,6 +39,9 @@ def main(rate: float) -> None:
     )
     phase = ["warm-up"]
     latencies: dict[str, list[int]] = {"warm-up": [], "live": [], "dead": []}
+    windows: dict[str, list[float]] = {"warm-up": [], "live": [], "dead": []}
+    window: list[int] = []
+    window_phase = phase[0]
     failures: dict[str, int] = {"warm-up": 0, "live": 0, "dead": 0}
 
     def read_phases() -> None:
@@ -56,11 +62,16 @@ def main(rate: float) -> None:
             except Exception:
                 failures[current] += 1
             latencies[current].append(time.perf_counter_ns() - started)
+            if current != window_phase:  # a window belongs to one phase only
+                window, window_phase = [], current
+            window.append(latencies[current][-1])
             if current == "warm-up" and len(latencies[current]) == WARM_UP:
-                phase[0] = "live"
                 print(json.dumps({"ready": True}), flush=True)
             now = time.monotonic()
             if now >= next_report:
+                if len(window) >= WINDOW_MIN:
+                    windows[current].append(statistics.median(window) / 1000)
+                window = []
                 print(
                     json.dumps({"phase": current, "rss_mib": rss_mib(), "engine_queue": len(engine._queue)}), flush=True
                 )
@@ -76,6 +87,7 @@ def main(rate: float) -> None:
                 "failed": failures[name],
                 "median_us": statistics.median(values) / 1000 if values else None,
                 "p99_us": statistics.quantiles(values, n=100)[98] / 1000 if len(values) > 100 else None,
+                "window_medians_us": windows[name],
             }
             for name, values in latencies.items()
         }
