@@ -42,7 +42,19 @@ from otel_ml_logging.decorators.otel_logging import OTelLoggingDecorator
 from otel_ml_logging.pipeline.ids import PresetIdGenerator
 from otel_ml_logging.prediction.log_records import install_log_record_factory
 
-__all__ = ["CapturedTelemetry", "capture_telemetry"]
+__all__ = ["CapturedTelemetry", "capture_telemetry", "metric_points"]
+
+
+def metric_points(reader: InMemoryMetricReader, name: str) -> list[tuple[dict[str, Any], Any]]:
+    """``(attributes, data point)`` of every point of the metric ``name`` that ``reader`` holds."""
+    data = reader.get_metrics_data()
+    points: list[tuple[dict[str, Any], Any]] = []
+    for resource_metrics in data.resource_metrics if data else []:
+        for scope_metrics in resource_metrics.scope_metrics:
+            for metric in scope_metrics.metrics:
+                if metric.name == name:
+                    points.extend((dict(p.attributes or {}), p) for p in metric.data.data_points)
+    return points
 
 
 @dataclass
@@ -73,14 +85,7 @@ class CapturedTelemetry:
 
     def metric_points(self, name: str) -> list[tuple[dict[str, Any], Any]]:
         """``(attributes, data point)`` of every point of the metric ``name`` recorded so far."""
-        data = self.metric_reader.get_metrics_data()
-        points: list[tuple[dict[str, Any], Any]] = []
-        for resource_metrics in data.resource_metrics if data else []:
-            for scope_metrics in resource_metrics.scope_metrics:
-                for metric in scope_metrics.metrics:
-                    if metric.name == name:
-                        points.extend((dict(p.attributes or {}), p) for p in metric.data.data_points)
-        return points
+        return metric_points(self.metric_reader, name)
 
     def metric_sum(self, name: str, **attributes: Any) -> float:
         """Total of a counter (or count of a histogram) over the points whose attributes match."""

@@ -19,6 +19,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from otel_ml_logging.pipeline.engine import shared_engine
 from otel_ml_logging.pipeline.ids import PresetIdGenerator
 from otel_ml_logging.prediction.log_records import install_log_record_factory
+from otel_ml_logging.testing import metric_points
 
 
 @dataclass
@@ -40,14 +41,7 @@ class Telemetry:
 
     def metric_points(self, name: str) -> list[tuple[dict[str, object], object]]:
         shared_engine().flush()
-        data = self.metric_reader.get_metrics_data()
-        points = []
-        for resource_metrics in data.resource_metrics if data else []:
-            for scope_metrics in resource_metrics.scope_metrics:
-                for metric in scope_metrics.metrics:
-                    if metric.name == name:
-                        points.extend((dict(p.attributes or {}), p) for p in metric.data.data_points)
-        return points
+        return metric_points(self.metric_reader, name)
 
 
 _SESSION: Telemetry | None = None
