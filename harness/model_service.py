@@ -12,12 +12,38 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from harness import REPO_ROOT
 from harness.ports import free_port
 from harness.processes import stop_process
 
 BIN_DIR = Path(sys.executable).parent
 APP = "rest_model_service.main:app"
+SCORING_MODEL = "tests.plugin.models.ScoringModel"
+
+
+def scoring_rest_config(
+    logging_configuration: Mapping[str, object] | None = None, **settings: object
+) -> dict[str, object]:
+    """Return a rest-model-service configuration serving the test ``ScoringModel`` with both decorators.
+
+    ``logging_configuration``: the ``OTelLoggingDecorator``'s configuration (default: the input field
+    ``city``); ``settings``: more top-level keys (``service_title``, ``logging``, ``custom_attributes``...).
+    """
+    otel_logging = {"input_fields": ["city"]} if logging_configuration is None else dict(logging_configuration)
+    decorators = [
+        {"class_path": "otel_ml_logging.PredictionIDDecorator"},
+        {"class_path": "otel_ml_logging.OTelLoggingDecorator", "configuration": otel_logging},
+    ]
+    return {**settings, "models": [{"class_path": SCORING_MODEL, "create_endpoint": True, "decorators": decorators}]}
+
+
+def write_rest_config(directory: Path, config: Mapping[str, object]) -> Path:
+    """Write ``config`` to ``directory/rest_config.yaml`` (for the ``REST_CONFIG`` variable) and return its path."""
+    path = directory / "rest_config.yaml"
+    path.write_text(yaml.safe_dump(dict(config)))
+    return path
 
 
 @dataclass

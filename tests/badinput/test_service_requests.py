@@ -11,25 +11,13 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-import yaml
 
-from harness.model_service import RunningService, run_model_service
+from harness.model_service import RunningService, run_model_service, scoring_rest_config, write_rest_config
 from harness.otlp_receiver import OTLPReceiver, grpc_receiver
 
 pytestmark = pytest.mark.integration
 
-REST_CONFIG = {
-    "models": [
-        {
-            "class_path": "tests.plugin.models.ScoringModel",
-            "create_endpoint": True,
-            "decorators": [
-                {"class_path": "otel_ml_logging.PredictionIDDecorator"},
-                {"class_path": "otel_ml_logging.OTelLoggingDecorator", "configuration": {"input_fields": ["city"]}},
-            ],
-        }
-    ],
-}
+REST_CONFIG = scoring_rest_config()
 PATH = "/api/models/scoring_model/prediction"
 JSON = {"Content-Type": "application/json"}
 
@@ -61,8 +49,7 @@ REQUESTS = [
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningService, OTLPReceiver]]:
     tmp_path = tmp_path_factory.mktemp("bad-requests")
-    rest_config = tmp_path / "rest_config.yaml"
-    rest_config.write_text(yaml.safe_dump(REST_CONFIG))
+    rest_config = write_rest_config(tmp_path, REST_CONFIG)
     with grpc_receiver() as receiver:
         env = {
             "OTEL_SERVICE_NAME": "bad-requests",

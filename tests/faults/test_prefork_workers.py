@@ -15,11 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from harness import REPO_ROOT
 from harness.collector import run_collector
-from harness.model_service import run_model_service, stop
+from harness.model_service import run_model_service, scoring_rest_config, stop, write_rest_config
 from harness.otlp_receiver import grpc_receiver
 
 pytestmark = pytest.mark.integration
@@ -29,20 +28,7 @@ RELAY_CONFIG = REPO_ROOT / "tests" / "integration" / "collector.relay.yaml"
 PREDICTIONS = 300
 PROTOCOLS = ("grpc", "http/protobuf", "http/json")
 SERVERS = (("gunicorn", 3), ("uvicorn", 2))  # --workers: uvicorn's spawned workers cost more start-up CPU
-REST_CONFIG = {
-    "service_title": "Scoring service",
-    "version": "3.0.0",
-    "models": [
-        {
-            "class_path": "tests.plugin.models.ScoringModel",
-            "create_endpoint": True,
-            "decorators": [
-                {"class_path": "otel_ml_logging.PredictionIDDecorator"},
-                {"class_path": "otel_ml_logging.OTelLoggingDecorator", "configuration": {"input_fields": ["city"]}},
-            ],
-        }
-    ],
-}
+REST_CONFIG = scoring_rest_config(service_title="Scoring service", version="3.0.0")
 
 
 @dataclass
@@ -89,8 +75,7 @@ def _serve_and_stop(
 
 
 def test_every_worker_delivers_everything_on_a_graceful_stop(tmp_path):
-    rest_config = tmp_path / "rest_config.yaml"
-    rest_config.write_text(yaml.safe_dump(REST_CONFIG))
+    rest_config = write_rest_config(tmp_path, REST_CONFIG)
     with grpc_receiver() as receiver:
         relay = {"RELAY_OTLP_ENDPOINT": receiver.endpoint.removeprefix("http://")}
         configs = [

@@ -9,39 +9,26 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
-from harness.model_service import run_model_service, stop
+from harness.model_service import run_model_service, scoring_rest_config, stop, write_rest_config
 from harness.otlp_receiver import grpc_receiver, http_receiver
 from harness.ports import free_port
 
 pytestmark = pytest.mark.integration
 
-REST_CONFIG = {
-    "service_title": "Scoring service",
-    "version": "3.0.0",
-    "models": [
-        {
-            "class_path": "tests.plugin.models.ScoringModel",
-            "create_endpoint": True,
-            "decorators": [
-                {"class_path": "otel_ml_logging.PredictionIDDecorator"},
-                {
-                    "class_path": "otel_ml_logging.OTelLoggingDecorator",
-                    "configuration": {"input_fields": ["temperature", "city"], "output_fields": ["score"]},
-                },
-            ],
-        }
-    ],
+REST_CONFIG = scoring_rest_config(
+    {"input_fields": ["temperature", "city"], "output_fields": ["score"]},
+    service_title="Scoring service",
+    version="3.0.0",
     # dictConfig replaces the root handlers: the OTel bridge must survive it.
-    "logging": {
+    logging={
         "version": 1,
         "formatters": {"plain": {"format": "%(levelname)s %(name)s %(message)s"}},
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stdout"}},
         "loggers": {"rest_model_service": {"level": "INFO"}},
         "root": {"level": "INFO", "handlers": ["console"]},
     },
-}
+)
 
 ENV = {
     "OTEL_SERVICE_NAME": "scoring-service",
@@ -57,9 +44,7 @@ ENV = {
 
 @pytest.fixture
 def rest_config(tmp_path: Path) -> Path:
-    path = tmp_path / "rest_config.yaml"
-    path.write_text(yaml.safe_dump(REST_CONFIG))
-    return path
+    return write_rest_config(tmp_path, REST_CONFIG)
 
 
 def _predict(url: str, body: dict) -> httpx.Response:

@@ -12,9 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import yaml
 
-from harness.model_service import BIN_DIR, REPO_ROOT
+from harness.model_service import BIN_DIR, REPO_ROOT, scoring_rest_config, write_rest_config
 from harness.otlp_receiver import OTLPReceiver, grpc_receiver
 from harness.ports import free_port
 from harness.processes import stop_process
@@ -22,20 +21,10 @@ from harness.processes import stop_process
 HEADER = "X-Amzn-SageMaker-Custom-Attributes"
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_SPAN_ID = "00f067aa0ba902b7"
-REST_CONFIG = {
-    "models": [
-        {
-            "class_path": "tests.plugin.models.ScoringModel",
-            "create_endpoint": True,
-            "decorators": [
-                {"class_path": "otel_ml_logging.PredictionIDDecorator"},
-                {"class_path": "otel_ml_logging.OTelLoggingDecorator", "configuration": {"input_fields": ["city"]}},
-            ],
-        }
-    ],
-    "custom_attributes": {"attributes": {"tenant": "tenant.id"}},
-    "logging": {"version": 1, "disable_existing_loggers": False, "root": {"level": "INFO"}},
-}
+REST_CONFIG = scoring_rest_config(
+    custom_attributes={"attributes": {"tenant": "tenant.id"}},
+    logging={"version": 1, "disable_existing_loggers": False, "root": {"level": "INFO"}},
+)
 
 
 @contextmanager
@@ -46,8 +35,7 @@ def sagemaker_server(
     rest_config: dict | None = None,
     ready_path: str = "/ping",
 ) -> Iterator[str]:
-    config = tmp_path / "rest_config.yaml"
-    config.write_text(yaml.safe_dump(rest_config or REST_CONFIG))
+    config = write_rest_config(tmp_path, rest_config or REST_CONFIG)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     env.update(
