@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 
+from otel_ml_logging.pipeline.log_handlers import opentelemetry_handlers_only
+
 _logger = logging.getLogger(__name__)
 
 OURS = "otel_ml_logging"
@@ -101,12 +103,7 @@ def warn_if_ambiguous(environ: Mapping[str, str] = os.environ) -> str | None:
 
 def _say(message: str) -> None:
     """Log ``message``; also print it to stderr when only OpenTelemetry's logging bridge would get it."""
-    handlers: list[logging.Handler] = []
-    logger: logging.Logger | None = _logger
-    while logger is not None:
-        handlers += logger.handlers
-        logger = logger.parent if logger.propagate else None
     _logger.warning("%s", message)  # no handler at all: logging's last resort prints it to stderr
     shown = _logger.isEnabledFor(logging.WARNING) and not _logger.disabled
-    if handlers and (not shown or all(type(h).__module__.startswith("opentelemetry") for h in handlers)):
+    if _logger.hasHandlers() and (not shown or opentelemetry_handlers_only(_logger)):
         print(f"WARNING {_logger.name}: {message}", file=sys.stderr)

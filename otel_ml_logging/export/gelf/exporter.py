@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 from otel_ml_logging.export.gelf.config import GelfExporterConfig, GelfOptions
 from otel_ml_logging.export.gelf.encode import GelfEncoder
 from otel_ml_logging.export.gelf.transport import Transport, make_transport
+from otel_ml_logging.pipeline.log_handlers import opentelemetry_handlers_only
 
 __all__ = ["GelfDelivery", "GelfLogRecordExporter"]
 
@@ -51,20 +52,10 @@ def _say(level: int, message: str) -> None:
     At shutdown the OpenTelemetry logging handler may be the only handler left, and it feeds this very
     exporter: the report must not depend on it.
     """
-    if _logger.isEnabledFor(level) and _logger.hasHandlers() and not _otel_only(_logger):
+    if _logger.isEnabledFor(level) and _logger.hasHandlers() and not opentelemetry_handlers_only(_logger):
         _logger.log(level, "%s", message)
     else:
         print(f"{logging.getLevelName(level)} {_logger.name}: {message}", file=sys.stderr)
-
-
-def _otel_only(logger: logging.Logger) -> bool:
-    """Tell whether every handler reachable from ``logger`` is an OpenTelemetry logging handler."""
-    handlers: list[logging.Handler] = []
-    current: logging.Logger | None = logger
-    while current is not None:
-        handlers += current.handlers
-        current = current.parent if current.propagate else None
-    return all(type(h).__module__.startswith("opentelemetry") for h in handlers)
 
 
 @dataclass(frozen=True)
