@@ -33,6 +33,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from harness import load_generator  # noqa: E402
 from harness.collector_process import CollectorProcess  # noqa: E402
 from harness.elasticsearch import apply_templates, run_elasticsearch  # noqa: E402
 from harness.kafka import run_kafka  # noqa: E402
@@ -55,28 +56,10 @@ def handled(collector: CollectorProcess, kind: str) -> float:
 
 def generate(endpoint: str, rate: float, seconds: float, pod_log: Path) -> dict[str, Any]:
     """Run the load generator (harness/load_generator.py) to its end; return its report."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    env |= {"OTEL_RESOURCE_ATTRIBUTES": "k8s.pod.name=bench-model,k8s.namespace.name=ml", "PYTHONPATH": str(REPO_ROOT)}
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness.load_generator",
-            "--endpoint",
-            endpoint,
-            "--protocol",
-            "http/json",
-            "--rate",
-            str(rate),
-            "--seconds",
-            str(seconds),
-            "--id-prefix",
-            f"bench-{uuid.uuid4().hex[:6]}",
-            "--pod-log",
-            str(pod_log),
-        ],
+        load_generator.command(endpoint, "http/json", rate, seconds, f"bench-{uuid.uuid4().hex[:6]}", pod_log),
         cwd=REPO_ROOT,
-        env=env,
+        env=load_generator.pod_environment("bench-model", "ml"),
         capture_output=True,
         text=True,
         check=True,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from datetime import datetime, timezone
@@ -31,6 +32,7 @@ from ml_base import MLModel
 from pydantic import BaseModel
 
 import otel_ml_logging as oml
+from harness import REPO_ROOT
 
 
 class LoadInput(BaseModel):
@@ -64,6 +66,44 @@ class ConstantModel(MLModel):  # type: ignore[misc]  # ml_base is untyped
     def predict(self, data: LoadInput) -> LoadOutput:
         """Return the same charges for everyone."""
         return LoadOutput(charges=1234.5)
+
+
+def command(
+    endpoint: str, protocol: str, rate: float, seconds: float, id_prefix: str, pod_log: Path, log_format: str = "cri"
+) -> list[str]:
+    """Return the command line that runs this module as one pod's load (see the module docstring)."""
+    return [
+        sys.executable,
+        "-m",
+        "harness.load_generator",
+        "--endpoint",
+        endpoint,
+        "--protocol",
+        protocol,
+        "--rate",
+        str(rate),
+        "--seconds",
+        str(seconds),
+        "--id-prefix",
+        id_prefix,
+        "--pod-log",
+        str(pod_log),
+        "--log-format",
+        log_format,
+    ]
+
+
+def pod_environment(pod_name: str, namespace: str) -> dict[str, str]:
+    """Return the process environment of pod ``pod_name``: no inherited ``OTEL_*``, the pod's resource attributes.
+
+    ``OTEL_RESOURCE_ATTRIBUTES`` is what a manifest composes from the downward API
+    (deploy/kubernetes/model-service.yaml).
+    """
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
+        "OTEL_RESOURCE_ATTRIBUTES": f"k8s.pod.name={pod_name},k8s.namespace.name={namespace}",
+        "PYTHONPATH": str(REPO_ROOT),
+    }
 
 
 def _timestamp() -> str:

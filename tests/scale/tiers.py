@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -24,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from harness import REPO_ROOT
+from harness import REPO_ROOT, load_generator
 from harness.collector_process import CollectorProcess
 from harness.dns import run_dns
 from harness.elasticsearch_cluster import ElasticsearchCluster
@@ -76,32 +75,9 @@ def new_pod(pods_dir: Path, name: str, log_format: str, id_prefix: str) -> Pod:
 def start_load(pod: Pod, endpoint: str, protocol: str, rate: float, seconds: float) -> None:
     """Start the pod's load generator (harness/load_generator.py) in the background."""
     pod.process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "harness.load_generator",
-            "--endpoint",
-            endpoint,
-            "--protocol",
-            protocol,
-            "--rate",
-            str(rate),
-            "--seconds",
-            str(seconds),
-            "--id-prefix",
-            pod.id_prefix,
-            "--pod-log",
-            str(pod.log_file),
-            "--log-format",
-            pod.log_format,
-        ],
+        load_generator.command(endpoint, protocol, rate, seconds, pod.id_prefix, pod.log_file, pod.log_format),
         cwd=REPO_ROOT,
-        env={
-            **{k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
-            # what a manifest composes from the downward API (deploy/kubernetes/model-service.yaml)
-            "OTEL_RESOURCE_ATTRIBUTES": f"k8s.pod.name={pod.name},k8s.namespace.name={NAMESPACE}",
-            "PYTHONPATH": str(REPO_ROOT),
-        },
+        env=load_generator.pod_environment(pod.name, NAMESPACE),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
