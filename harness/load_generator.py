@@ -33,6 +33,7 @@ from pydantic import BaseModel
 
 import otel_ml_logging as oml
 from harness import REPO_ROOT
+from harness.pacing import paced
 
 
 class LoadInput(BaseModel):
@@ -144,20 +145,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.pod_log is not None:
         args.pod_log.parent.mkdir(parents=True, exist_ok=True)
         pod_log = args.pod_log.open("a", buffering=1)
-    interval = 1.0 / args.rate
     started = time.perf_counter()
-    next_at = started
     made = 0
-    while time.perf_counter() - started < args.seconds and (args.count == 0 or made < args.count):
-        prediction_id = f"{args.id_prefix}-{made}"
-        model.predict(LoadInput(age=30 + made % 40, bmi=25.0, region="northwest", prediction_id=prediction_id))
+    for number in paced(args.rate, args.seconds, started, args.count):
+        prediction_id = f"{args.id_prefix}-{number}"
+        model.predict(LoadInput(age=30 + number % 40, bmi=25.0, region="northwest", prediction_id=prediction_id))
         if pod_log is not None:
-            write_line(pod_log, f"handled prediction {prediction_id}", args.log_format, split=made % 10 == 9)
+            write_line(pod_log, f"handled prediction {prediction_id}", args.log_format, split=number % 10 == 9)
         made += 1
-        next_at += interval
-        delay = next_at - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
     seconds = time.perf_counter() - started
     model.flush(60)
     if pod_log is not None:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import REPO_ROOT
+from harness.pacing import paced
 
 
 @dataclass(frozen=True)
@@ -115,17 +116,12 @@ def _run(endpoint: str, protocol: str, rate: float, seconds: float, service_name
         input_fields=list(bench.INPUT_FIELDS), output_fields=list(bench.OUTPUT_FIELDS)
     ).set_model(bench.TrivialModel())
     sample = bench.SAMPLE
-    interval, count = 1.0 / rate, 0
+    count = 0
     started = time.time()
     start = time.perf_counter()
-    next_at = start
-    while time.perf_counter() - start < seconds:
-        model.predict(sample.model_copy(update={"prediction_id": f"{service_name}-{count}"}))
+    for number in paced(rate, seconds, start):
+        model.predict(sample.model_copy(update={"prediction_id": f"{service_name}-{number}"}))
         count += 1
-        next_at += interval
-        delay = next_at - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
     elapsed = time.perf_counter() - start
     model.flush(60)
     for provider in (trace.get_tracer_provider(), _logs.get_logger_provider(), metrics.get_meter_provider()):
