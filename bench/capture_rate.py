@@ -18,7 +18,6 @@ import os
 import platform
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,10 +27,10 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from harness import capture_writer  # noqa: E402
 from harness.collector import RunningCollector, run_collector  # noqa: E402
 from harness.ports import free_port  # noqa: E402
 
-WRITER = REPO_ROOT / "bench" / "capture" / "writer.py"
 ACCEPTED = "otelcol_receiver_accepted_log_records"
 RESULTS = REPO_ROOT / "bench" / "results"
 TARGET_RATIO = 1.2
@@ -40,25 +39,9 @@ TARGET_ARRIVED = 0.95
 
 def run_writer(lines: int, wrapped: list[str], env: dict[str, str], workdir: Path) -> dict[str, Any]:
     """Run the writer once; return its own write time, the wall time and the capture's report line."""
-    result = workdir / f"writer-{time.monotonic_ns()}.txt"
-    started = time.monotonic()
-    with subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL) as drain:
-        done = subprocess.run(
-            [*wrapped, sys.executable, str(WRITER), str(lines), str(result)],
-            env=env,
-            stdout=drain.stdin,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        assert drain.stdin is not None
-        drain.stdin.close()
-    wall = time.monotonic() - started
-    if done.returncode != 0:
-        raise RuntimeError(f"writer failed ({done.returncode}): {done.stderr}")
-    report = next((line for line in done.stderr.splitlines() if line.startswith("otel-ml-logging run:")), "")
-    return {"write_s": float(result.read_text()), "wall_s": wall, "report": report}
+    run = capture_writer.run_writer(lines, wrapped, env, workdir, timeout=600)
+    report = next((line for line in run.stderr.splitlines() if line.startswith("otel-ml-logging run:")), "")
+    return {"write_s": run.write_s, "wall_s": run.wall_s, "report": report}
 
 
 def wait_arrivals(collector: RunningCollector, before: float, expected: int, quiet: float = 3.0) -> int:

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from harness.capture_writer import WRITER, run_writer
 from harness.collector import run_collector
 from harness.model_service import REPO_ROOT
 from harness.otlp_receiver import grpc_receiver
 from harness.ports import free_port
 
 CLI = [sys.executable, "-m", "otel_ml_logging.cli"]
-WRITER = REPO_ROOT / "bench" / "capture" / "writer.py"
 RELAY = REPO_ROOT / "tests" / "integration" / "collector.relay.yaml"
 ACCEPTED = "otelcol_receiver_accepted_log_records"
 
@@ -107,25 +107,10 @@ def writer_seconds(
     tmp_path: Path, wrapped: list[str], env: dict[str, str], lines: int, reports: list[str] | None = None
 ) -> tuple[float, float]:
     """Run the fast writer (optionally under ``wrapped``); return (its own write time, wall time)."""
-    result = tmp_path / f"writer-{time.monotonic_ns()}.txt"
-    started = time.monotonic()
-    # stdout is a pipe drained by `cat`, bare or wrapped: what a container runtime or a terminal gives a server
-    with subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL) as drain:
-        done = subprocess.run(
-            [*wrapped, sys.executable, str(WRITER), str(lines), str(result)],
-            env=env,
-            stdout=drain.stdin,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=120,
-        )
-        assert drain.stdin is not None
-        drain.stdin.close()
-    wall = time.monotonic() - started
-    assert done.returncode == 0, done.stderr
+    run = run_writer(lines, wrapped, env, tmp_path, timeout=120)
     if reports is not None:
-        reports.append(done.stderr.strip().splitlines()[-1])
-    return float(result.read_text()), wall
+        reports.append(run.stderr.strip().splitlines()[-1])
+    return run.write_s, run.wall_s
 
 
 @pytest.mark.integration
