@@ -114,6 +114,11 @@ class JsonBatches:
                 batch.fragments.append(records)
                 batch.count += record_count
             full = spans.count >= MAX_BATCH or batch.count >= MAX_BATCH
+        # counted when buffered, not when handed to the sender: what is still buffered at exit is then lost, counted
+        if span is not None:
+            self._stats.accepted("spans")
+        if record_count and records:
+            self._stats.accepted("log records", record_count)
         if full:
             self.flush()
 
@@ -154,7 +159,6 @@ class JsonBatches:
             return None
 
     def _enqueue(self, client: OTLPHttpClient, signal: str, frame: tuple[bytes, bytes], batch: _Batch) -> None:
-        self._stats.accepted(signal, batch.count)
         prefix, suffix = frame
         body = b"".join((prefix, b",".join(batch.fragments), suffix))
         self._requests.put((client, signal, batch.count, body))
