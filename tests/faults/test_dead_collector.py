@@ -6,9 +6,13 @@ with it stopped; then each gets SIGTERM while the collector is still down. The o
 60: at 500 predictions/s the SDK's queues (2048 spans, 2048 records) are full within 3 s and the
 exporters' retry deadline (10 s) passes twice, so by then the process is in the state it keeps for
 any longer outage, and memory that grows with time would show. All processes start measuring
-together, after their warm-up; the latency ratio compares the medians of one-second windows (the
-median over each phase's window medians), so a slow spell of the shared machine in one phase moves a
-few windows, not the figure. What each process reports as
+together, after their warm-up. What is compared is the time telemetry adds to a prediction: each
+decorated call is paired with a call of the same model undecorated in the same process, in random
+order, and the figure is the median over one-second windows of the median difference in each. The
+machine's load, the CPU's state and the collector's own start and stop move both calls of a pair
+alike, and a slow spell of the shared machine moves a few windows, not the figure (the decorated
+latency alone moved 0.6-1.45x between the phases from run to run on this machine; the added time
+stays within 0.88-1.08x). What each process reports as
 delivered is compared with what the receiver got. A second test stops ``opentelemetry-instrument uvicorn``
 services whose collector is unreachable, one per protocol, and times their exit.
 """
@@ -47,7 +51,7 @@ RATE = 500
 LIVE_SECONDS = 8
 DEAD_SECONDS = 20
 EXIT_LIMIT = 5.0
-LATENCY_RATIO_LIMIT = 1.2
+ADDED_RATIO_LIMIT = 1.2  # what telemetry adds to a prediction, collector down / up
 MIN_WINDOWS = LIVE_SECONDS - 2  # one-second latency windows per phase at least (the edges may be cut short)
 RSS_GROWTH_LIMIT_MIB = 64
 REPORT = re.compile(r"(spans|log records): (\d+)/(\d+) delivered, (\d+) failed, (\d+) dropped")
@@ -106,9 +110,9 @@ def _set_phase(drivers: list[Driver], phase: str) -> None:
         driver.process.stdin.flush()
 
 
-def _window_median(phase: dict[str, Any]) -> float:
-    """The median over a phase's one-second window medians (µs)."""
-    windows = phase["window_medians_us"]
+def _window_median(phase: dict[str, Any], key: str = "window_medians_us") -> float:
+    """The median over a phase's one-second window medians (µs): of ``predict()``, or of ``key``."""
+    windows = phase[key]
     assert len(windows) >= MIN_WINDOWS, phase
     return float(statistics.median(windows))
 
@@ -159,7 +163,8 @@ def test_dead_collector_costs_nothing_and_every_drop_is_counted(tmp_path):
 
     print()
     print(
-        "protocol       predictions live/dead  failed  median µs live/dead  windows' median µs live/dead  ratio  "
+        "protocol       predictions live/dead  failed  median µs live/dead  undecorated µs live/dead  "
+        "added µs live/dead  ratio  "
         "RSS MiB live→dead max  "
         "engine queue max  exit s  spans delivered/accepted (failed, dropped) = received"
     )
@@ -175,12 +180,14 @@ def test_dead_collector_costs_nothing_and_every_drop_is_counted(tmp_path):
         report_line = next(line for line in output.splitlines() if "otel_ml_logging delivery:" in line)
         report = {m[0]: tuple(map(int, m[1:])) for m in REPORT.findall(report_line)}
         live, dead = summary["live"], summary["dead"]
-        ratio = _window_median(dead) / _window_median(live)
+        added = _window_median(live, "window_added_us"), _window_median(dead, "window_added_us")
+        ratio = added[1] / added[0]
         spans = report["spans"]
         print(
             f"{driver.protocol:14} {live['predictions']:>10}/{dead['predictions']:<6} "
-            f"{live['failed'] + dead['failed']:6}  {live['median_us']:9.1f}/{dead['median_us']:<9.1f} "
-            f"{_window_median(live):15.1f}/{_window_median(dead):<12.1f} {ratio:6.2f}  "
+            f"{live['failed'] + dead['failed']:6}  {_window_median(live):9.1f}/{_window_median(dead):<9.1f} "
+            f"{_window_median(live, 'window_controls_us'):12.1f}/{_window_median(dead, 'window_controls_us'):<11.1f} "
+            f"{added[0]:8.1f}/{added[1]:<8.1f} {ratio:6.2f}  "
             f"{live_rss:8.1f} → {dead_rss:<8.1f}      {queue_max:16}  {seconds:6.2f}  "
             f"{spans[0]}/{spans[1]} ({spans[2]}, {spans[3]}) = {received_spans[driver.service_name]}"
         )
@@ -191,7 +198,7 @@ def test_dead_collector_costs_nothing_and_every_drop_is_counted(tmp_path):
         predictions = sum(phase["predictions"] for phase in summary.values())
         assert sum(phase["failed"] for phase in summary.values()) == 0, name
         assert summary["dead"]["predictions"] >= RATE * DEAD_SECONDS * 0.5, (name, summary)  # it kept its pace
-        assert ratio <= LATENCY_RATIO_LIMIT, (name, summary)
+        assert ratio <= ADDED_RATIO_LIMIT, (name, summary)
         assert dead_rss - live_rss <= RSS_GROWTH_LIMIT_MIB, (name, live_rss, dead_rss)
         assert seconds <= EXIT_LIMIT, (name, seconds, output[-3000:])
         queued, refused, still_queued = (int(n or 0) for n in QUEUED.search(report_line).groups())
