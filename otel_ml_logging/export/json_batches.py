@@ -60,6 +60,9 @@ class JsonBatches:
         self._traces, self._logs, self._stats = traces, logs, stats
         self._spans, self._records = _Batch(), _Batch()
         self._lock = threading.Lock()
+        # counted here, under the batch's own lock, and read by the delivery report (no second lock per item)
+        self._accepted_spans = self._accepted_records = 0
+        stats.track_accepted(self)
         # bounded: when the collector is slower than we encode, the emitter thread waits here (never
         # a request thread), and the prediction queue in front of it absorbs or drops, counted
         self._requests: queue.Queue[Any] = queue.Queue(MAX_REQUESTS_IN_FLIGHT)
@@ -107,20 +110,23 @@ class JsonBatches:
         """
         with self._lock:
             spans, batch = self._spans, self._records
+            # counted when buffered, not when handed to the sender: what is still buffered at exit is lost, counted
             if span is not None:
                 spans.fragments.append(span)
                 spans.count += 1
+                self._accepted_spans += 1
             if record_count and records:
                 batch.fragments.append(records)
                 batch.count += record_count
+                self._accepted_records += record_count
             full = spans.count >= MAX_BATCH or batch.count >= MAX_BATCH
-        # counted when buffered, not when handed to the sender: what is still buffered at exit is then lost, counted
-        if span is not None:
-            self._stats.accepted("spans")
-        if record_count and records:
-            self._stats.accepted("log records", record_count)
         if full:
             self.flush()
+
+    def accepted_counts(self) -> dict[str, int]:
+        """Spans and log records buffered since the start (the delivery report's ``accepted``)."""
+        counts = {"spans": self._accepted_spans, "log records": self._accepted_records}
+        return {signal: count for signal, count in counts.items() if count}
 
     def flush(self) -> None:
         """Hand whatever is buffered to the sender (one request per signal)."""
@@ -160,7 +166,10 @@ class JsonBatches:
 
     def _enqueue(self, client: OTLPHttpClient, signal: str, frame: tuple[bytes, bytes], batch: _Batch) -> None:
         prefix, suffix = frame
-        body = b"".join((prefix, b",".join(batch.fragments), suffix))
+        fragments = batch.fragments  # a batch is megabytes: framed by its first and last item, copied once
+        fragments[0] = prefix + fragments[0]
+        fragments[-1] += suffix
+        body = b",".join(fragments)
         self._requests.put((client, signal, batch.count, body))
 
     def _send_forever(self) -> None:

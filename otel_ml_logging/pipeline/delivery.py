@@ -88,6 +88,14 @@ class _Queue(Protocol):
     dropped: int
 
 
+class AcceptedCounts(Protocol):
+    """A hot path that counts what it accepts itself, under its own lock (e.g. the JSON batches)."""
+
+    def accepted_counts(self) -> dict[str, int]:
+        """Items accepted so far, per signal."""
+        ...
+
+
 class DeliveryStats:
     """Thread-safe counters per signal; one instance per configured pipeline."""
 
@@ -98,11 +106,16 @@ class DeliveryStats:
         self._warned: set[str] = set()
         self._queues: list[_Queue] = []
         self._exporters: list[ReportsDelivery] = []
+        self._accepting: list[AcceptedCounts] = []
         self._telemetry_failures = 0
 
     def track_queue(self, queue: _Queue) -> None:
         """Report ``queue``'s accepted and dropped predictions in :meth:`predictions`."""
         self._queues.append(queue)
+
+    def track_accepted(self, source: AcceptedCounts) -> None:
+        """Add what ``source`` counted as accepted to :meth:`snapshot` (it counts without this lock)."""
+        self._accepting.append(source)
 
     def track_exporter(self, exporter: ReportsDelivery) -> None:
         """Add ``exporter``'s own outcome (sent, failed, dropped after queueing) to :meth:`report`."""
@@ -145,7 +158,12 @@ class DeliveryStats:
     def snapshot(self) -> dict[str, SignalDelivery]:
         """Return the current counts per signal."""
         with self._lock:
-            return {signal: SignalDelivery(*counts) for signal, counts in self._counts.items()}
+            counts = {signal: list(values) for signal, values in self._counts.items()}
+        # read after the outcomes: an item is accepted before its export is counted, so none looks exported unaccepted
+        for source in self._accepting:
+            for signal, accepted in source.accepted_counts().items():
+                counts.setdefault(signal, [0, 0, 0])[0] += accepted
+        return {signal: SignalDelivery(*values) for signal, values in counts.items()}
 
     def report(self) -> str:
         """One human-readable line summarising delivery for every signal."""

@@ -82,6 +82,44 @@ def test_items_arrive_in_one_request_per_signal_inside_the_envelope(receiver):
     assert (snapshot["log records"].accepted, snapshot["log records"].exported) == (7, 7)
 
 
+def test_what_is_still_buffered_is_accepted_and_reported_lost_until_sent(receiver):
+    url, bodies = receiver
+    stats = DeliveryStats()
+    exporter = _exporter(url, stats)
+    exporter.add({"name": "one"}, [_record(1), _record(2)])
+    exporter.add({"name": "two"}, [_record(3)])
+    buffered = stats.snapshot()
+    assert (buffered["spans"].accepted, buffered["spans"].exported, buffered["spans"].lost) == (2, 0, 2)
+    assert (buffered["log records"].accepted, buffered["log records"].lost) == (3, 3)
+    assert "spans: 0/2 delivered, 0 failed, 2 dropped" in stats.report()
+    exporter.flush()
+    assert exporter.wait_sent(5)
+    exporter.shutdown(5)
+    sent = stats.snapshot()
+    assert (sent["spans"].accepted, sent["spans"].exported, sent["spans"].lost) == (2, 2, 0)
+    assert (sent["log records"].accepted, sent["log records"].exported) == (3, 3)
+    assert len(bodies) == 2
+
+
+def test_a_batch_of_many_items_is_one_valid_request(receiver):
+    url, bodies = receiver
+    exporter = _exporter(url, DeliveryStats())
+    for n in range(2500):  # more than one batch: the first is handed over when full
+        exporter.add({"name": f"span {n}"}, [_record(n)])
+    exporter.flush()
+    assert exporter.wait_sent(5)
+    exporter.shutdown(5)
+    spans = [s["name"] for path, body in bodies if path == "/v1/traces" for s in _items(body, "resourceSpans")]
+    assert spans == [f"span {n}" for n in range(2500)]
+    assert [len(_items(body, "resourceSpans")) for path, body in bodies if path == "/v1/traces"] == [2048, 452]
+
+
+def _items(body: dict[str, object], key: str) -> list[dict[str, object]]:
+    (resource,) = body[key]  # type: ignore[index]
+    (scope,) = resource["scopeSpans"]
+    return scope["spans"]  # type: ignore[no-any-return]
+
+
 def test_an_unserializable_prediction_fails_alone_and_is_counted(receiver):
     url, bodies = receiver
     stats = DeliveryStats()
