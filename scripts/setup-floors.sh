@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 VENV=.venv-floors
 STAMP=$VENV/.installed
 UV=.venv/bin/uv  # installed by scripts/setup-python.sh (dev extra)
-inputs_hash=$(cat pyproject.toml examples/insurance_charges_model/pyproject.toml "$0" | sha256sum | cut -d' ' -f1)
+inputs_hash=$(cat pyproject.toml examples/insurance_charges_model/pyproject.toml otel_ml_logging/export/*.c "$0" | sha256sum | cut -d' ' -f1)
 
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$inputs_hash" ]; then
   exit 0

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 VENV=.venv
 STAMP=$VENV/.installed
-inputs_hash=$(cat pyproject.toml examples/insurance_charges_model/pyproject.toml | sha256sum | cut -d' ' -f1)
+# the C sources too: an editable install compiles them in place, and a change needs a rebuild
+inputs_hash=$(cat pyproject.toml examples/insurance_charges_model/pyproject.toml otel_ml_logging/export/*.c | sha256sum | cut -d' ' -f1)
 
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$inputs_hash" ]; then
   exit 0

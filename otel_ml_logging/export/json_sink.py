@@ -20,9 +20,9 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_ON, DEFAULT_ON, Sampler
 from opentelemetry.trace import SpanKind
 
 from otel_ml_logging.export.json_batches import JsonBatches
-from otel_ml_logging.export.json_encoding import JsonObject, any_value, encode_event
+from otel_ml_logging.export.json_encoding import JsonObject, encode_event
+from otel_ml_logging.export.key_values import key_values_json
 from otel_ml_logging.export.metrics import MetricRecorder
-from otel_ml_logging.prediction.fields import Attributes
 from otel_ml_logging.prediction.telemetry import (
     AttributeGroups,
     PredictionTelemetry,
@@ -37,22 +37,6 @@ _HAS_IS_REMOTE = 0x100
 _IS_REMOTE = 0x200
 _MAX_REMEMBERED = 256
 _dumps = orjson.dumps
-
-
-def plain_key_values(attributes: Attributes) -> list[JsonObject]:
-    """Attributes (str, bool, int, float values) as OTLP JSON ``KeyValue`` objects, by the value's exact type."""
-    encoded: list[JsonObject] = []
-    for key, value in attributes.items():
-        kind = type(value)
-        if kind is str:
-            encoded.append({"key": key, "value": {"stringValue": value}})
-        elif kind is float:
-            encoded.append({"key": key, "value": {"doubleValue": value}})
-        elif kind is int:
-            encoded.append({"key": key, "value": {"intValue": str(value)}})
-        else:  # bool, or a subclass of the above
-            encoded.append({"key": key, "value": any_value(value)})
-    return encoded
 
 
 class JsonSink:
@@ -127,7 +111,7 @@ class JsonSink:
             if group:
                 encoded = converted.get(key := id(group))
                 if encoded is None:
-                    encoded = converted[key] = _dumps(plain_key_values(group))[1:-1]
+                    encoded = converted[key] = key_values_json(group)
                     if type(group) is SharedAttributes and len(self._shared) < _MAX_REMEMBERED:
                         self._shared[key] = encoded  # a model's or the code's group: once for all
                         self._alive.append(group)

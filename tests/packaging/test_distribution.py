@@ -84,11 +84,24 @@ def test_wheel_holds_every_module_and_no_tests(dists: Dists) -> None:
     package_files = {
         path.relative_to(ROOT).as_posix()
         for path in (ROOT / "otel_ml_logging").rglob("*")
-        if path.suffix in {".py", ".typed"} and "__pycache__" not in path.parts
+        if path.suffix in {".py", ".pyi", ".typed"} and "__pycache__" not in path.parts
     }
     assert package_files, "no package files found"
     assert package_files <= names, sorted(package_files - names)
     assert not [n for n in names if n.startswith(("tests/", "harness/", "bench/", "examples/", "scripts/"))]
+    # the compiled attribute encoder, built for this interpreter (this machine has a C compiler)
+    compiled = [n for n in names if re.fullmatch(r"otel_ml_logging/export/_key_values\.[^/]+\.so", n)]
+    assert len(compiled) == 1, sorted(names)
+    assert not [n for n in names if n.endswith(".c")]
+
+
+def test_sdist_holds_the_c_source_so_a_build_without_a_wheel_can_compile_it(dists: Dists) -> None:
+    with tarfile.open(dists.sdist) as archive:
+        names = archive.getnames()
+    root = dists.sdist.name.removesuffix(".tar.gz")
+    assert f"{root}/otel_ml_logging/export/_key_values.c" in names
+    assert f"{root}/otel_ml_logging/export/_key_values.pyi" in names
+    assert not [n for n in names if n.endswith(".so")]
 
 
 def test_wheel_entry_points_match_pyproject_and_resolve(dists: Dists) -> None:

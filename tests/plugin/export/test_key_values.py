@@ -1,0 +1,155 @@
+"""The compiled attribute encoder writes what the Python one writes, and leaves the rest to it.
+
+``_key_values.encode`` shortcuts ``orjson.dumps(plain_key_values(group))[1:-1]``: both are fed the
+same groups (hand-picked edge cases and random ones) and must give the same JSON, value for value;
+whatever the compiled encoder declines (None) goes through Python unchanged. The JSON sink's whole
+output is compared with each encoder too.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import random
+import struct
+import sys
+from typing import Any
+
+import orjson
+import pytest
+
+from harness.requirements import unavailable
+from otel_ml_logging.export import json_sink
+from otel_ml_logging.export.key_values import (
+    compiled_key_values_json,
+    key_values_json,
+    plain_key_values,
+    python_key_values_json,
+)
+from otel_ml_logging.prediction.fields import Attributes
+from otel_ml_logging.prediction.telemetry import PredictionTelemetry
+from tests.plugin.export.test_sinks import CASES, _facts, _model
+
+
+@pytest.fixture
+def compiled() -> Any:
+    if compiled_key_values_json is None:
+        unavailable(
+            "the compiled attribute encoder", "otel_ml_logging/export/_key_values.c was not built (pip install -e .)"
+        )
+    return compiled_key_values_json
+
+
+def _items(encoded: bytes) -> list[Any]:
+    return orjson.loads(b"[" + encoded + b"]")  # type: ignore[no-any-return]
+
+
+class Color(str, enum.Enum):
+    RED = "red"
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+EDGE_CASES: list[Attributes] = [
+    {},
+    {"city": "oslo"},
+    {"temperature": 21.5, "city": "oslo", "count": 3, "ok": True, "bad": False},
+    {"int64 max": 2**63 - 1, "int64 min": -(2**63), "zero": 0, "negative": -7},
+    {"small": 5e-324, "large": 1.7976931348623157e308, "tenth": 0.1, "exp": 1e20, "tiny": 1e-7, "negzero": -0.0},
+    {"escapes": 'quote" backslash\\ newline\n tab\t cr\r bs\b ff\f nul\x00 unit\x1f del\x7f slash/'},
+    {"unicode": "é 日本語 😀 \u2028\u2029", "ключ": "значение"},
+    {"": ""},
+]
+DECLINED: list[Attributes] = [
+    {"nan": math.nan},
+    {"inf": math.inf},
+    {"int beyond 64 bits": 2**64},
+    {"bytes": b"\xff"},
+    {"sequence": [1, 2]},
+    {"enum str": Color.RED},
+    {"enum int": Level.HIGH},
+    {"none": None},
+]
+
+
+@pytest.mark.parametrize("group", EDGE_CASES, ids=lambda group: ",".join(group) or "empty")
+def test_compiled_writes_what_python_writes(compiled: Any, group: Attributes) -> None:
+    ours, reference = compiled(group), python_key_values_json(group)
+    assert ours is not None
+    assert _items(ours) == _items(reference) == plain_key_values(group)
+    if not any(type(value) is float for value in group.values()):
+        assert ours == reference  # floats aside (repr vs orjson's notation), the same bytes
+    assert key_values_json(group) == ours
+
+
+@pytest.mark.parametrize("group", DECLINED, ids=lambda group: next(iter(group)))
+def test_values_it_does_not_write_go_through_python(compiled: Any, group: Attributes) -> None:
+    assert compiled(group) is None
+    assert key_values_json(group) == python_key_values_json(group)
+
+
+def test_a_string_that_is_not_utf8_fails_as_in_python(compiled: Any) -> None:
+    group: Attributes = {"surrogate": "\ud800"}
+    assert compiled(group) is None
+    with pytest.raises(orjson.JSONEncodeError):
+        python_key_values_json(group)
+    with pytest.raises(orjson.JSONEncodeError):
+        key_values_json(group)
+
+
+def test_not_a_dict_is_a_type_error(compiled: Any) -> None:
+    with pytest.raises(TypeError, match="dict"):
+        compiled([("key", "value")])
+
+
+def _random_value(rng: random.Random) -> Any:
+    kind = rng.randrange(5)
+    if kind == 0:
+        alphabet = [chr(c) for c in range(0x00, 0x80)] + ["é", "日", "😀", "\u2028", "\ufeff"]
+        return "".join(rng.choice(alphabet) for _ in range(rng.randrange(40)))
+    if kind == 1:
+        return rng.randrange(-(2**63), 2**63)
+    if kind == 2:  # any finite double, from its bits
+        while not math.isfinite(value := struct.unpack("<d", rng.randbytes(8))[0]):
+            pass
+        return value
+    if kind == 3:
+        return rng.uniform(-1e6, 1e6)
+    return rng.random() < 0.5
+
+
+def test_random_groups_give_the_same_values(compiled: Any) -> None:
+    rng = random.Random(20261205)
+    for _ in range(3000):
+        group = {f"k{i}\n{rng.random()}": _random_value(rng) for i in range(rng.randrange(8))}
+        ours = compiled(group)
+        assert ours is not None, group
+        assert _items(ours) == _items(python_key_values_json(group)), group
+
+
+def test_references_are_kept_balanced(compiled: Any) -> None:
+    value = "a value seen once" * 3
+    group: Attributes = {"key": value, "number": 1.5}
+    before = sys.getrefcount(value)
+    for _ in range(1000):
+        compiled(group)
+        compiled({"declined": b"x", "key": value})
+    assert sys.getrefcount(value) == before
+
+
+def _encoded(telemetry: PredictionTelemetry) -> tuple[Any, list[Any]]:
+    """A fresh JSON sink's span and records, without the observed time (the sink's own clock)."""
+    span, records = json_sink.JsonSink(None, None).encode(telemetry)  # type: ignore[arg-type]
+    return span, [{k: v for k, v in record.items() if k != "observedTimeUnixNano"} for record in records]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_json_sink_writes_the_same_with_either_encoder(
+    compiled: Any, case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    telemetry = _model([]).build(_facts(case))
+    with_compiled = _encoded(telemetry)
+    monkeypatch.setattr(json_sink, "key_values_json", python_key_values_json)
+    assert _encoded(telemetry) == with_compiled
