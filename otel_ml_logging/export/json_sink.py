@@ -21,13 +21,11 @@ from opentelemetry.trace import SpanKind
 
 from otel_ml_logging.export.json_batches import JsonBatches
 from otel_ml_logging.export.json_encoding import JsonObject, encode_event
-from otel_ml_logging.export.key_values import key_values_json
+from otel_ml_logging.export.key_values import GroupEncoder
 from otel_ml_logging.export.metrics import MetricRecorder
 from otel_ml_logging.prediction.telemetry import (
-    AttributeGroups,
     PredictionTelemetry,
     RecordValues,
-    SharedAttributes,
     SpanValues,
 )
 
@@ -47,8 +45,7 @@ class JsonSink:
         self._batches = batches
         self._metrics = metrics
         self._sampler = None if sampler is None or sampler is DEFAULT_ON or sampler is ALWAYS_ON else sampler
-        self._shared: dict[int, bytes] = {}  # serialized SharedAttributes, by id
-        self._alive: list[SharedAttributes] = []  # ...kept alive, so that their ids stay theirs
+        self._groups = GroupEncoder(_MAX_REMEMBERED)
         self._record_heads: dict[tuple[int, str, str, str], bytes] = {}
         self._names: dict[str, bytes] = {}
 
@@ -74,7 +71,8 @@ class JsonSink:
 
     def encode_json(self, telemetry: PredictionTelemetry) -> tuple[bytes | None, bytes]:
         """Return the span's JSON (None when disabled or not sampled) and the records' JSON, comma-separated."""
-        converted = self._shared.copy()  # + this prediction's groups, shared by the span and the records
+        converted = self._groups.prediction_table()  # + this prediction's groups, shared by the span and records
+        attributes = self._groups.encode
         ids = b'"traceId":"%032x","spanId":"%016x"' % (telemetry.trace_id, telemetry.span_id)
         tail = b'%s,"flags":%d}' % (ids, telemetry.trace_flags)
         observed = time.time_ns()
@@ -85,7 +83,7 @@ class JsonSink:
                     record.timestamp_ns,
                     observed,
                     self._record_head(record),
-                    self._attributes(record.attributes, converted),
+                    attributes(record.attributes, converted),
                     tail,
                 )
                 for record in telemetry.records
@@ -94,7 +92,7 @@ class JsonSink:
         values = telemetry.span
         if values is None or not self._sampled(telemetry, values):
             return None, records
-        return self._span(values, self._attributes(values.attributes, converted), ids, telemetry), records
+        return self._span(values, attributes(values.attributes, converted), ids, telemetry), records
 
     def _sampled(self, telemetry: PredictionTelemetry, values: SpanValues) -> bool:
         if telemetry.parent is not None:
@@ -103,20 +101,6 @@ class JsonSink:
             return True
         decision = self._sampler.should_sample(None, telemetry.trace_id, values.name, SpanKind.INTERNAL)
         return bool(decision.decision.is_sampled())  # type: ignore[no-untyped-call]
-
-    def _attributes(self, groups: AttributeGroups, converted: dict[int, bytes]) -> bytes:
-        """Return the ``KeyValue`` list's items of disjoint groups, each group serialized once."""
-        parts = []
-        for group in groups:
-            if group:
-                encoded = converted.get(key := id(group))
-                if encoded is None:
-                    encoded = converted[key] = key_values_json(group)
-                    if type(group) is SharedAttributes and len(self._shared) < _MAX_REMEMBERED:
-                        self._shared[key] = encoded  # a model's or the code's group: once for all
-                        self._alive.append(group)
-                parts.append(encoded)
-        return b",".join(parts)
 
     def _record_head(self, record: RecordValues) -> bytes:
         """Return the record's constant members (severity, body, event name), serialized once per kind."""

@@ -2,7 +2,8 @@
 
 ``_key_values.encode`` shortcuts ``orjson.dumps(plain_key_values(group))[1:-1]``: both are fed the
 same groups (hand-picked edge cases and random ones) and must give the same JSON, value for value;
-whatever the compiled encoder declines (None) goes through Python unchanged. The JSON sink's whole
+whatever the compiled encoder declines (None) goes through Python unchanged. ``encode_groups``
+shortcuts ``GroupEncoder``'s Python loop: the same bytes, the same tables. The JSON sink's whole
 output is compared with each encoder too.
 """
 
@@ -19,21 +20,23 @@ import orjson
 import pytest
 
 from harness.requirements import unavailable
-from otel_ml_logging.export import json_sink
+from otel_ml_logging.export import json_sink, key_values
 from otel_ml_logging.export.key_values import (
+    GroupEncoder,
+    compiled_encode_groups,
     compiled_key_values_json,
     key_values_json,
     plain_key_values,
     python_key_values_json,
 )
 from otel_ml_logging.prediction.fields import Attributes
-from otel_ml_logging.prediction.telemetry import PredictionTelemetry
+from otel_ml_logging.prediction.telemetry import PredictionTelemetry, SharedAttributes
 from tests.plugin.export.test_sinks import CASES, _facts, _model
 
 
 @pytest.fixture
 def compiled() -> Any:
-    if compiled_key_values_json is None:
+    if compiled_key_values_json is None or compiled_encode_groups is None:
         unavailable(
             "the compiled attribute encoder", "otel_ml_logging/export/_key_values.c was not built (pip install -e .)"
         )
@@ -139,6 +142,50 @@ def test_references_are_kept_balanced(compiled: Any) -> None:
     assert sys.getrefcount(value) == before
 
 
+def _encoders() -> tuple[GroupEncoder, GroupEncoder]:
+    return GroupEncoder(limit=2), GroupEncoder(limit=2, compiled=False)
+
+
+def test_groups_are_joined_and_each_encoded_once_per_prediction(compiled: Any) -> None:
+    model = SharedAttributes({"ml.model.name": "m", "ml.model.version": "1"})
+    code = SharedAttributes({"code.function.name": "f"})
+    other = SharedAttributes({"one": "too many"})
+    identity: Attributes = {"ml.prediction.id": "p1"}
+    declined: Attributes = {"payload": b"\x00"}  # type: ignore[dict-item]
+    span = (model, identity, {}, code, declined, other)
+    record = (model, identity, declined)
+    results = []
+    for encoder in _encoders():
+        table = encoder.prediction_table()
+        assert table == {}
+        joined = encoder.encode(span, table), encoder.encode(record, table)
+        results.append((joined, table, encoder.prediction_table()))
+        for group in (model, identity, code, declined, other):
+            assert table[id(group)] == python_key_values_json(group)
+        # the shared groups, up to the limit: the model's and the code's, not the third
+        assert encoder.prediction_table() == {id(model): table[id(model)], id(code): table[id(code)]}
+        assert encoder.encode((identity,), encoder.prediction_table()) == python_key_values_json(identity)
+    (compiled_result, python_result) = results
+    assert compiled_result == python_result
+    (span_items, record_items), _, _ = compiled_result
+    parts = [python_key_values_json(g) for g in (model, identity, code, declined, other)]
+    assert span_items == b",".join(parts)
+    assert record_items == b",".join([parts[0], parts[1], parts[3]])
+    assert _items(span_items)  # valid JSON
+
+
+def test_a_table_entry_is_used_as_it_is(compiled: Any) -> None:
+    group: Attributes = {"key": "value"}
+    for encoder in _encoders():
+        assert encoder.encode((group, group), {id(group): b'"given"'}) == b'"given","given"'
+
+
+def test_a_group_that_cannot_be_encoded_raises_as_in_python(compiled: Any) -> None:
+    for encoder in _encoders():
+        with pytest.raises(orjson.JSONEncodeError):
+            encoder.encode(({"surrogate": "\ud800"},), {})
+
+
 def _encoded(telemetry: PredictionTelemetry) -> tuple[Any, list[Any]]:
     """A fresh JSON sink's span and records, without the observed time (the sink's own clock)."""
     span, records = json_sink.JsonSink(None, None).encode(telemetry)  # type: ignore[arg-type]
@@ -151,5 +198,6 @@ def test_the_json_sink_writes_the_same_with_either_encoder(
 ) -> None:
     telemetry = _model([]).build(_facts(case))
     with_compiled = _encoded(telemetry)
-    monkeypatch.setattr(json_sink, "key_values_json", python_key_values_json)
+    monkeypatch.setattr(key_values, "compiled_encode_groups", None)
+    monkeypatch.setattr(key_values, "key_values_json", python_key_values_json)
     assert _encoded(telemetry) == with_compiled
