@@ -159,7 +159,10 @@ class Engine:
             while queue:
                 handler, facts = queue.popleft()
                 self._handled += 1  # first: accepted = handled + queued holds while the handler runs
-                self._call(handler, facts)
+                try:  # _call's work, inline: once per prediction
+                    handler(facts)
+                except Exception:
+                    self._failed()
             for hook in self._drain_hooks:
                 self._call(hook)
             self._idle.set()
@@ -170,11 +173,15 @@ class Engine:
         try:
             function(*args)
         except Exception:
-            self.failed += 1
-            if self._stats is not None:
-                self._stats.telemetry_failed()
-            if self.failed == 1:
-                _logger.warning("otel_ml_logging: building prediction telemetry failed", exc_info=True)
+            self._failed()
+
+    def _failed(self) -> None:
+        """Count a handler or hook that raised (called from its ``except`` block; the first is logged)."""
+        self.failed += 1
+        if self._stats is not None:
+            self._stats.telemetry_failed()
+        if self.failed == 1:
+            _logger.warning("otel_ml_logging: building prediction telemetry failed", exc_info=True)
 
 
 def _shutdown_at_exit(engine_ref: weakref.ref[Engine]) -> None:
