@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+from otel_ml_logging.pipeline.delivery import DeliveryStats
 from otel_ml_logging.pipeline.engine import Engine, EngineSettings
 
 
@@ -79,3 +80,26 @@ def test_shutdown_handles_everything_queued_then_runs_the_hooks_without_waiting_
     assert events[:10] == [f"prediction {n}" for n in range(10)]
     assert events[10] == "drain"
     assert events[-1] == "shutdown"
+
+
+def test_a_handler_or_hook_that_raises_is_counted_and_the_rest_goes_on(caplog):
+    stats = DeliveryStats()
+    engine = Engine(EngineSettings(queue_size=10), stats)
+    handled: list[int] = []
+
+    def handle(facts: int) -> None:
+        if facts % 2:
+            raise ValueError(f"odd {facts}")
+        handled.append(facts)
+
+    def hook() -> None:
+        raise RuntimeError("hook")
+
+    engine.add_drain_hook(hook)
+    for n in range(5):
+        assert engine.submit(handle, n)
+    engine.shutdown(5)
+    assert handled == [0, 2, 4]
+    assert engine.failed >= 3  # two predictions, and the hook at each drain
+    assert stats.predictions().telemetry_failures == engine.failed
+    assert sum("building prediction telemetry failed" in r.getMessage() for r in caplog.records) == 1
