@@ -40,48 +40,67 @@ def run_captured(command: Sequence[str], settings: CaptureSettings, resource: Re
     pipes = {"stdout": os.pipe(), "stderr": os.pipe()}
     for _, write_end in pipes.values():
         enlarge_pipe(write_end)
+    # before the child starts: a signal that comes before it exists is passed on once it does
+    forwarder = SignalForwarder()
     try:
-        # own session: a terminal's Ctrl-C reaches us once and we pass it on, instead of both of us
-        child = subprocess.Popen(
-            list(command), stdout=pipes["stdout"][1], stderr=pipes["stderr"][1], start_new_session=True
-        )
-    except OSError as error:
-        for read_end, write_end in pipes.values():
-            os.close(read_end)
-            os.close(write_end)
-        print(f"otel-ml-logging run: cannot start {command[0]!r}: {error}", file=sys.stderr)
-        return 127 if isinstance(error, FileNotFoundError) else 126
-    for _, write_end in pipes.values():
-        os.close(write_end)  # the child (and its children) hold the write ends now
-    echo_fds = {"stdout": sys.stdout.fileno(), "stderr": sys.stderr.fileno()} if settings.echo else {}
-    readers = [PipeReader(read_end, echo_fds.get(name), name, buffer) for name, (read_end, _) in pipes.items()]
-    pipeline = CapturePipeline(buffer, sink, settings.batch_size)
-    for thread in (*readers, pipeline):
-        thread.start()
-    previous = _forward_signals(child)
-    try:
+        try:
+            # own session: a terminal's Ctrl-C reaches us once and we pass it on, instead of both of us
+            child = subprocess.Popen(
+                list(command), stdout=pipes["stdout"][1], stderr=pipes["stderr"][1], start_new_session=True
+            )
+        except OSError as error:
+            for read_end, write_end in pipes.values():
+                os.close(read_end)
+                os.close(write_end)
+            print(f"otel-ml-logging run: cannot start {command[0]!r}: {error}", file=sys.stderr)
+            return 127 if isinstance(error, FileNotFoundError) else 126
+        forwarder.attach(child)
+        for _, write_end in pipes.values():
+            os.close(write_end)  # the child (and its children) hold the write ends now
+        echo_fds = {"stdout": sys.stdout.fileno(), "stderr": sys.stderr.fileno()} if settings.echo else {}
+        readers = [PipeReader(read_end, echo_fds.get(name), name, buffer) for name, (read_end, _) in pipes.items()]
+        pipeline = CapturePipeline(buffer, sink, settings.batch_size)
+        for thread in (*readers, pipeline):
+            thread.start()
         returncode = child.wait()
     finally:
-        _restore_signals(previous)
+        forwarder.restore()
     counts = _shut_down(readers, pipeline, buffer, settings.shutdown_timeout)
     print(counts.report(), file=sys.stderr)
     return exit_code(returncode)
 
 
-def _forward_signals(child: subprocess.Popen[bytes]) -> dict[int, object]:
-    def forward(signum: int, frame: FrameType | None) -> None:
-        if child.returncode is None:
+class SignalForwarder:
+    """Passes the signals of :data:`FORWARDED_SIGNALS` on to the child, from before the child exists.
+
+    A signal that arrives while the child is being started is kept and sent as soon as it runs:
+    otherwise a SIGTERM in that moment would end this process by the default action and leave the
+    child, in its own session, running on its own.
+    """
+
+    def __init__(self) -> None:
+        """Install the handlers (main thread only)."""
+        self._child: subprocess.Popen[bytes] | None = None
+        self._pending: list[int] = []
+        self._previous = {signum: signal.signal(signum, self._forward) for signum in FORWARDED_SIGNALS}
+
+    def attach(self, child: subprocess.Popen[bytes]) -> None:
+        """Send the signals received so far to ``child``, and the next ones as they come."""
+        self._child = child
+        while self._pending:
+            child.send_signal(self._pending.pop(0))
+
+    def restore(self) -> None:
+        """Put the previous handlers back."""
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _forward(self, signum: int, frame: FrameType | None) -> None:
+        child = self._child
+        if child is None:
+            self._pending.append(signum)
+        elif child.returncode is None:
             child.send_signal(signum)
-
-    previous: dict[int, object] = {}
-    for signum in FORWARDED_SIGNALS:
-        previous[signum] = signal.signal(signum, forward)
-    return previous
-
-
-def _restore_signals(previous: dict[int, object]) -> None:
-    for signum, handler in previous.items():
-        signal.signal(signum, handler)  # type: ignore[arg-type]
 
 
 def _shut_down(

@@ -18,6 +18,7 @@ from harness.collector import run_collector
 from harness.model_service import REPO_ROOT
 from harness.otlp_receiver import grpc_receiver
 from harness.ports import free_port
+from otel_ml_logging.capture.runner import SignalForwarder
 
 CLI = [sys.executable, "-m", "otel_ml_logging.cli"]
 RELAY = REPO_ROOT / "tests" / "integration" / "collector.relay.yaml"
@@ -177,6 +178,22 @@ if sys.argv[1] == "handle":
 print("ready", flush=True)
 time.sleep(60)
 """
+
+
+def test_a_signal_that_comes_before_the_child_exists_is_passed_on_once_it_does():
+    # e.g. a SIGTERM while the command starts: by the default action it would end the wrapper and leave
+    # the command, in its own session, running alone
+    before = signal.getsignal(signal.SIGUSR1)
+    forwarder = SignalForwarder()
+    try:
+        os.kill(os.getpid(), signal.SIGUSR1)  # no child yet: kept
+        time.sleep(0.05)  # the handler runs in the main thread, between bytecodes
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+        forwarder.attach(child)
+        assert child.wait(timeout=20) == -signal.SIGUSR1
+    finally:
+        forwarder.restore()
+    assert signal.getsignal(signal.SIGUSR1) == before
 
 
 @pytest.mark.parametrize(("mode", "expected_code"), [("default", 128 + signal.SIGTERM), ("handle", 0)])
