@@ -52,22 +52,10 @@ def _compiled() -> tuple[Callable[[Attributes], bytes | None] | None, Callable[.
 
 
 compiled_key_values_json, compiled_encode_groups = _compiled()
-"""The compiled encoders (None when not built); the first gives None for a group it leaves to Python."""
+"""The compiled encoders (None when not built); the first gives None for a group it leaves to Python.
 
-
-def _with_fallback(compiled: Callable[[Attributes], bytes | None]) -> Callable[[Attributes], bytes]:
-    def key_values_json(attributes: Attributes) -> bytes:
-        """Return the ``KeyValue`` list's items, comma-separated, without the brackets."""
-        encoded = compiled(attributes)
-        return python_key_values_json(attributes) if encoded is None else encoded
-
-    return key_values_json
-
-
-key_values_json: Callable[[Attributes], bytes] = (
-    python_key_values_json if compiled_key_values_json is None else _with_fallback(compiled_key_values_json)
-)
-"""An attribute group's ``KeyValue`` items: compiled where it can be, else in Python."""
+:class:`GroupEncoder` uses ``compiled_encode_groups``, which encodes each group with the first and
+hands the groups it declines to :func:`python_key_values_json`."""
 
 
 class GroupEncoder:
@@ -101,7 +89,7 @@ class GroupEncoder:
             if group:
                 encoded = converted.get(key := id(group))
                 if encoded is None:
-                    encoded = converted[key] = key_values_json(group)
+                    encoded = converted[key] = python_key_values_json(group)
                     if type(group) is SharedAttributes and len(self._shared) < self._limit:
                         self._shared[key] = encoded  # a model's or the code's group: once for all
                         self._alive.append(group)
